@@ -1,0 +1,43 @@
+# Stackboard. `make` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+BINARY := bin/stackboard
+ADDR ?= 127.0.0.1:8080
+DB ?= stackboard.db
+
+.PHONY: help run test bench generate fmt lint build clean check-generated
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+run: build ## build and serve the demo data on the embedded SQLite at http://$(ADDR)
+	./$(BINARY) serve --demo --db $(DB) --addr $(ADDR)
+
+test: lint ## every check and every test (race detector on)
+	go test -race -count=1 ./...
+
+bench: ## run the benchmarks
+	go test -run '^$$' -bench . -benchmem ./...
+
+generate: ## regenerate the templ views
+	go tool templ generate -path views
+
+fmt: ## format Go and templ sources
+	gofmt -w .
+	go tool templ fmt views
+
+lint: check-generated ## gofmt, go vet, and generated files up to date
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+
+check-generated: ## fail when templ generate would change the committed *_templ.go files
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; cp go.mod go.sum "$$tmp"/; cp -R views "$$tmp"/views; \
+	(cd "$$tmp" && go tool templ generate -path views >/dev/null 2>&1) || { echo "templ generate failed"; exit 1; }; \
+	if ! diff -r -q views "$$tmp"/views >/dev/null; then diff -r views "$$tmp"/views | head -40; echo "views/*_templ.go are stale: run make generate"; exit 1; fi
+
+build: ## build bin/stackboard
+	go build -o $(BINARY) .
+
+clean: ## remove the binary and the demo database
+	rm -rf bin $(DB) $(DB)-wal $(DB)-shm

@@ -1,0 +1,47 @@
+// Package handlers reads requests, asks models for one view-model, and hands it to the responder; one file per
+// resource.
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/a-h/templ"
+)
+
+// View is one view-model in the three forms a URL answers with: JSON, a full page, and the htmx partial.
+type View struct {
+	// Status is the HTTP status; zero means 200.
+	Status  int
+	Data    any
+	Page    templ.Component
+	Partial templ.Component
+}
+
+// Responder writes a View in the format the request asks for.
+type Responder interface {
+	Respond(w http.ResponseWriter, r *http.Request, v View) error
+}
+
+// Error is a failure with the HTTP status and the code that an API family reports for it.
+type Error struct {
+	Status int
+	// Code is the family's error code ("622", "RF.10011001"); empty means the default for Status.
+	Code string
+	// Message is shown to the client.
+	Message string
+	// Err is the cause; it is logged, never shown.
+	Err error
+}
+
+// Error returns the message and the cause.
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return e.Message
+	}
+	return e.Message + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error {
+	return e.Err
+}

@@ -1,0 +1,202 @@
+// Command stackboard serves the deployment-status dashboard and imports and exports its data.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"gorm.io/gorm"
+
+	"stackboard/models"
+	"stackboard/web"
+)
+
+const usage = `Usage: stackboard <command> [flags]
+
+Commands:
+  serve    serve the dashboard and the API
+  import   apply manifests (YAML or JSON) to the database, all or nothing
+  export   print the whole database as a manifest
+
+Run "stackboard <command> -h" for a command's flags. Every flag can also be set by an
+environment variable: --db by STACKBOARD_DB, --addr by STACKBOARD_ADDR, and so on.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "stackboard:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run is the whole program: it parses args (flags fall back to STACKBOARD_* variables read through getenv) and
+// runs one command.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	command, args := args[0], args[1:]
+	flags := flag.NewFlagSet("stackboard "+command, flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	db := flags.String("db", "stackboard.db", "SQLite file, or a postgres:// URL")
+	switch command {
+	case "serve":
+		addr := flags.String("addr", "127.0.0.1:8080", "address to listen on")
+		demo := flags.Bool("demo", false, "load the demo data set when the database is empty")
+		if err := parseFlags(flags, args, getenv); err != nil {
+			return err
+		}
+		if flags.NArg() > 0 {
+			return fmt.Errorf("serve takes no arguments, got %q", flags.Args())
+		}
+		return serve(ctx, *db, *addr, *demo, stderr)
+	case "import":
+		if err := parseFlags(flags, args, getenv); err != nil {
+			return err
+		}
+		if flags.NArg() == 0 {
+			return errors.New("import needs at least one manifest file")
+		}
+		return importFiles(ctx, *db, flags.Args(), stdout)
+	case "export":
+		if err := parseFlags(flags, args, getenv); err != nil {
+			return err
+		}
+		if flags.NArg() > 0 {
+			return fmt.Errorf("export takes no arguments, got %q", flags.Args())
+		}
+		return export(ctx, *db, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", command)
+}
+
+// parseFlags parses args; a flag not given on the command line takes its STACKBOARD_* environment variable.
+func parseFlags(flags *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	given := make(map[string]bool)
+	flags.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	flags.VisitAll(func(f *flag.Flag) {
+		name := "STACKBOARD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		value := getenv(name)
+		if given[f.Name] || value == "" || err != nil {
+			return
+		}
+		if setErr := f.Value.Set(value); setErr != nil {
+			err = fmt.Errorf("%s=%q: %w", name, value, setErr)
+		}
+	})
+	return err
+}
+
+func serve(ctx context.Context, dsn, addr string, demo bool, stderr io.Writer) error {
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	db, err := models.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer models.Close(db)
+	if demo {
+		loaded, err := models.LoadDemo(ctx, db)
+		if err != nil {
+			return err
+		}
+		if loaded {
+			log.Info("loaded the demo data set", "db", redact(dsn))
+		}
+	}
+	server := web.NewServer(db, log)
+	return web.ListenAndServe(ctx, addr, server, log, func(a net.Addr) {
+		log.Info("serving", "url", "http://"+a.String(), "db", redact(dsn))
+	})
+}
+
+func importFiles(ctx context.Context, dsn string, paths []string, stdout io.Writer) error {
+	files := make([]models.ManifestFile, 0, len(paths))
+	for _, path := range paths {
+		file, err := readManifest(path)
+		if err != nil {
+			return err
+		}
+		files = append(files, file)
+	}
+	db, err := models.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer models.Close(db)
+	report, err := models.Import(ctx, db, files...)
+	if err != nil {
+		return fmt.Errorf("import failed, nothing was changed: %w", err)
+	}
+	fmt.Fprintf(stdout, "imported %s: %s\n", strings.Join(paths, ", "), report)
+	return nil
+}
+
+func readManifest(path string) (models.ManifestFile, error) {
+	if path == "-" {
+		return models.DecodeManifest("stdin", os.Stdin)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return models.ManifestFile{}, err
+	}
+	defer f.Close()
+	return models.DecodeManifest(path, f)
+}
+
+func export(ctx context.Context, dsn string, stdout io.Writer) error {
+	db, err := openDB(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer models.Close(db)
+	manifest, err := models.Export(ctx, db)
+	if err != nil {
+		return err
+	}
+	return models.EncodeManifest(stdout, manifest)
+}
+
+// openDB opens an existing database; unlike serve and import, export does not create one.
+func openDB(ctx context.Context, dsn string) (*gorm.DB, error) {
+	if !models.IsPostgres(dsn) {
+		if _, err := os.Stat(dsn); err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+	}
+	return models.Open(ctx, dsn)
+}
+
+// redact hides the password of a database URL before it is logged.
+func redact(dsn string) string {
+	if !models.IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://(unparsable URL)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,105 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// Export returns the whole database as a manifest that Import accepts: projects by id, stacks and products in
+// creation order, every field spelled out.
+func Export(ctx context.Context, db *gorm.DB) (Manifest, error) {
+	db = db.WithContext(ctx)
+	var projects []Project
+	if err := db.Order("id").Find(&projects).Error; err != nil {
+		return Manifest{}, fmt.Errorf("export projects: %w", err)
+	}
+	var stacks []Stack
+	if err := db.Order("pk").Find(&stacks).Error; err != nil {
+		return Manifest{}, fmt.Errorf("export stacks: %w", err)
+	}
+	var services []Service
+	if err := db.Order("stack_pk, ordinal").Find(&services).Error; err != nil {
+		return Manifest{}, fmt.Errorf("export services: %w", err)
+	}
+	var products []Product
+	if err := db.Order("pk").Find(&products).Error; err != nil {
+		return Manifest{}, fmt.Errorf("export products: %w", err)
+	}
+	var placements []struct {
+		ProductPK int64
+		Layer     int
+		Name      string
+	}
+	err := db.Raw(`SELECT ps.product_pk, ps.layer, s.name FROM product_stacks ps JOIN stacks s ON s.pk = ps.stack_pk
+		ORDER BY ps.product_pk, ps.layer, ps.ordinal`).Scan(&placements).Error
+	if err != nil {
+		return Manifest{}, fmt.Errorf("export product layers: %w", err)
+	}
+
+	servicesByStack := make(map[int64][]ManifestService)
+	for _, s := range services {
+		var domains []string
+		if err := json.Unmarshal([]byte(s.Domains), &domains); err != nil {
+			return Manifest{}, fmt.Errorf("export service %q: stored domains are not a JSON array: %w", s.Name, err)
+		}
+		if domains == nil {
+			domains = []string{}
+		}
+		servicesByStack[s.StackPK] = append(servicesByStack[s.StackPK], ManifestService{
+			Name: s.Name, State: s.State, Status: s.Status, Domains: domains,
+			Image: ManifestImage{Name: s.ImageName, Tag: s.ImageTag},
+		})
+	}
+	stacksByProject := make(map[string][]ManifestStack)
+	for _, s := range stacks {
+		metadata, err := metadataNode(s.Metadata)
+		if err != nil {
+			return Manifest{}, fmt.Errorf("export stack %q: stored metadata is not JSON: %w", s.Name, err)
+		}
+		services := servicesByStack[s.PK]
+		if services == nil {
+			services = []ManifestService{}
+		}
+		m := ManifestStack{
+			Name:        s.Name,
+			ID:          &s.StackID,
+			Description: &s.Description,
+			Status:      &s.Status,
+			CreateTime:  ptr(s.CreateTime.UTC().Format(TimeLayout)),
+			UpdateTime:  ptr(s.UpdateTime.UTC().Format(TimeLayout)),
+			Metadata:    metadata,
+			Services:    &services,
+		}
+		if s.StatusMessage != "" {
+			m.StatusMessage = &s.StatusMessage
+		}
+		stacksByProject[s.ProjectID] = append(stacksByProject[s.ProjectID], m)
+	}
+
+	manifest := Manifest{Projects: []ManifestProject{}, Products: []ManifestProduct{}}
+	for _, p := range projects {
+		manifest.Projects = append(manifest.Projects, ManifestProject{ID: p.ID, Stacks: stacksByProject[p.ID]})
+	}
+	layersByProduct := make(map[int64][][]string)
+	lastLayer := make(map[int64]int)
+	for _, pl := range placements {
+		layers := layersByProduct[pl.ProductPK]
+		if lastLayer[pl.ProductPK] != pl.Layer {
+			layers = append(layers, []string{})
+			lastLayer[pl.ProductPK] = pl.Layer
+		}
+		layers[len(layers)-1] = append(layers[len(layers)-1], pl.Name)
+		layersByProduct[pl.ProductPK] = layers
+	}
+	for _, p := range products {
+		manifest.Products = append(manifest.Products, ManifestProduct{Name: p.Name, Project: p.ProjectID, Layers: layersByProduct[p.PK]})
+	}
+	return manifest, nil
+}
+
+func ptr[T any](v T) *T {
+	return &v
+}

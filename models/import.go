@@ -1,0 +1,490 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// ImportReport counts what an import changed.
+type ImportReport struct {
+	ProjectsCreated, StacksCreated, StacksUpdated, ProductsCreated, ProductsUpdated int
+}
+
+// Changed reports whether the import wrote anything.
+func (r ImportReport) Changed() bool {
+	return r != ImportReport{}
+}
+
+// String summarises the report for people.
+func (r ImportReport) String() string {
+	if !r.Changed() {
+		return "nothing changed"
+	}
+	return fmt.Sprintf("%d projects created; %d stacks created, %d updated; %d products created, %d updated",
+		r.ProjectsCreated, r.StacksCreated, r.StacksUpdated, r.ProductsCreated, r.ProductsUpdated)
+}
+
+// Import applies manifests in one transaction: all of them, or on any error none of them. Stacks are matched by
+// project and name, products by name; what the manifests do not mention is left alone, and applying the same
+// manifests twice changes nothing.
+func Import(ctx context.Context, db *gorm.DB, files ...ManifestFile) (ImportReport, error) {
+	for _, f := range files {
+		if err := checkManifest(f); err != nil {
+			return ImportReport{}, err
+		}
+	}
+	var report ImportReport
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		im := importer{tx: tx, now: Now(), report: &report}
+		for _, f := range files {
+			for i, p := range f.Manifest.Projects {
+				if err := im.project(f.Name, fmt.Sprintf("projects[%d]", i), p); err != nil {
+					return err
+				}
+			}
+		}
+		for _, f := range files {
+			for i, p := range f.Manifest.Products {
+				if err := im.product(f.Name, fmt.Sprintf("products[%d]", i), p, files); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return ImportReport{}, err
+	}
+	return report, nil
+}
+
+// checkManifest validates what can be checked without the database: every value, and uniqueness inside the file.
+func checkManifest(f ManifestFile) error {
+	fail := func(entry string, err error) error {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return &ManifestError{File: f.Name, Entry: entry + "." + fe.Field, Err: errors.New(fe.Problem)}
+		}
+		return &ManifestError{File: f.Name, Entry: entry, Err: err}
+	}
+	stackEntries := make(map[[2]string]string)
+	for i, p := range f.Manifest.Projects {
+		entry := fmt.Sprintf("projects[%d]", i)
+		if err := ValidateProjectID("id", p.ID); err != nil {
+			return fail(entry, err)
+		}
+		for j, s := range p.Stacks {
+			stackEntry := fmt.Sprintf("%s.stacks[%d]", entry, j)
+			if err := checkManifestStack(s); err != nil {
+				return fail(stackEntry, err)
+			}
+			key := [2]string{p.ID, s.Name}
+			if previous, ok := stackEntries[key]; ok {
+				return fail(stackEntry, &FieldError{"name", ReasonInvalid, fmt.Sprintf("stack %q of project %q is already described at %s", s.Name, p.ID, previous)})
+			}
+			stackEntries[key] = stackEntry
+		}
+	}
+	productEntries := make(map[string]string)
+	for i, p := range f.Manifest.Products {
+		entry := fmt.Sprintf("products[%d]", i)
+		if err := ValidateName("name", p.Name); err != nil {
+			return fail(entry, err)
+		}
+		if p.Project != "" {
+			if err := ValidateProjectID("project", p.Project); err != nil {
+				return fail(entry, err)
+			}
+		}
+		if err := ValidateLayers("layers", p.Layers, func(string) bool { return true }); err != nil {
+			return fail(entry, err)
+		}
+		if previous, ok := productEntries[p.Name]; ok {
+			return fail(entry, &FieldError{"name", ReasonInvalid, fmt.Sprintf("product %q is already described at %s", p.Name, previous)})
+		}
+		productEntries[p.Name] = entry
+	}
+	return nil
+}
+
+func checkManifestStack(s ManifestStack) error {
+	if err := ValidateName("name", s.Name); err != nil {
+		return err
+	}
+	if s.ID != nil {
+		if err := ValidateStackID("id", *s.ID); err != nil {
+			return err
+		}
+	}
+	if s.Description != nil {
+		if err := ValidateDescription("description", *s.Description); err != nil {
+			return err
+		}
+	}
+	if s.Status != nil {
+		if err := ValidateLifecycleStatus("status", *s.Status); err != nil {
+			return err
+		}
+	}
+	var created time.Time
+	if s.CreateTime != nil {
+		t, err := parseManifestTime("create_time", *s.CreateTime)
+		if err != nil {
+			return err
+		}
+		created = t
+	}
+	if s.UpdateTime != nil {
+		updated, err := parseManifestTime("update_time", *s.UpdateTime)
+		if err != nil {
+			return err
+		}
+		if !created.IsZero() && updated.Before(created) {
+			return &FieldError{"update_time", ReasonInvalid, fmt.Sprintf("%s is before create_time %s", *s.UpdateTime, *s.CreateTime)}
+		}
+	}
+	if _, err := metadataJSON("metadata", &s.Metadata); err != nil {
+		return err
+	}
+	if s.Services == nil {
+		return nil
+	}
+	seen := make(map[string]int)
+	for k, svc := range *s.Services {
+		if err := checkManifestService(svc); err != nil {
+			var fe *FieldError
+			errors.As(err, &fe)
+			return fe.Within(fmt.Sprintf("services[%d]", k))
+		}
+		if previous, ok := seen[svc.Name]; ok {
+			return &FieldError{fmt.Sprintf("services[%d].name", k), ReasonInvalid, fmt.Sprintf("service %q is already described at services[%d]", svc.Name, previous)}
+		}
+		seen[svc.Name] = k
+	}
+	return nil
+}
+
+func checkManifestService(s ManifestService) error {
+	if err := ValidateName("name", s.Name); err != nil {
+		return err
+	}
+	if err := ValidateServiceState("state", s.State); err != nil {
+		return err
+	}
+	if err := ValidateRunStatus("status", s.Status); err != nil {
+		return err
+	}
+	for i, d := range s.Domains {
+		if err := ValidateDomain(fmt.Sprintf("domains[%d]", i), d); err != nil {
+			return err
+		}
+	}
+	return ValidateImage("image", s.Image.Name, s.Image.Tag)
+}
+
+// ValidateDomain checks a service's domain: a non-empty host name of at most 253 characters without spaces.
+func ValidateDomain(field, domain string) error {
+	switch {
+	case domain == "":
+		return &FieldError{field, ReasonMissing, "is empty"}
+	case len(domain) > 253:
+		return &FieldError{field, ReasonTooLong, fmt.Sprintf("is %d characters long; at most 253 are allowed", len(domain))}
+	case strings.ContainsAny(domain, " \t\r\n/"):
+		return &FieldError{field, ReasonInvalid, fmt.Sprintf("%q is not a host name", clip(domain))}
+	}
+	return nil
+}
+
+// ValidateImage checks an image reference: a name is required; name and tag have no spaces.
+func ValidateImage(field, name, tag string) error {
+	switch {
+	case name == "":
+		return &FieldError{field + ".name", ReasonMissing, "is required"}
+	case len(name) > 255 || strings.ContainsAny(name, " \t\r\n"):
+		return &FieldError{field + ".name", ReasonInvalid, fmt.Sprintf("%q is not an image name", clip(name))}
+	case len(tag) > 128 || strings.ContainsAny(tag, " \t\r\n:"):
+		return &FieldError{field + ".tag", ReasonInvalid, fmt.Sprintf("%q is not an image tag", clip(tag))}
+	}
+	return nil
+}
+
+// importer applies the entries of manifests inside one transaction.
+type importer struct {
+	tx     *gorm.DB
+	now    time.Time
+	report *ImportReport
+}
+
+func (im importer) project(file, entry string, p ManifestProject) error {
+	var count int64
+	if err := im.tx.Model(&Project{}).Where("id = ?", p.ID).Count(&count).Error; err != nil {
+		return &ManifestError{File: file, Entry: entry, Err: err}
+	}
+	if count == 0 {
+		if err := im.tx.Create(&Project{ID: p.ID, CreatedAt: im.now}).Error; err != nil {
+			return &ManifestError{File: file, Entry: entry, Err: err}
+		}
+		im.report.ProjectsCreated++
+	}
+	for j, s := range p.Stacks {
+		stackEntry := fmt.Sprintf("%s.stacks[%d]", entry, j)
+		if err := im.stack(p.ID, s); err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				return &ManifestError{File: file, Entry: stackEntry + "." + fe.Field, Err: errors.New(fe.Problem)}
+			}
+			return &ManifestError{File: file, Entry: stackEntry, Err: err}
+		}
+	}
+	return nil
+}
+
+func (im importer) stack(projectID string, s ManifestStack) error {
+	var existing []Stack
+	if err := im.tx.Where("project_id = ? AND name = ?", projectID, s.Name).Limit(1).Find(&existing).Error; err != nil {
+		return err
+	}
+	isNew := len(existing) == 0
+	var row Stack
+	if isNew {
+		row = Stack{ProjectID: projectID, Name: s.Name, StackID: uuid.NewString(), Status: LifecycleCreationComplete, CreateTime: im.now}
+	} else {
+		row = existing[0]
+	}
+	before := row
+
+	if s.ID != nil {
+		if !isNew && *s.ID != row.StackID {
+			return &FieldError{"id", ReasonInvalid, fmt.Sprintf("%q is not the id of the existing stack %q (%s); a stack keeps its id", *s.ID, s.Name, row.StackID)}
+		}
+		row.StackID = *s.ID
+	}
+	if s.Description != nil {
+		row.Description = *s.Description
+	}
+	if s.Status != nil {
+		row.Status = *s.Status
+	}
+	if s.StatusMessage != nil {
+		row.StatusMessage = *s.StatusMessage
+	} else if row.Status != before.Status {
+		row.StatusMessage = ""
+	}
+	if s.CreateTime != nil {
+		row.CreateTime, _ = parseManifestTime("create_time", *s.CreateTime)
+	}
+	if s.Metadata.Kind != 0 {
+		row.Metadata, _ = metadataJSON("metadata", &s.Metadata)
+	}
+	services, servicesChanged, err := im.services(row.PK, isNew, s.Services)
+	if err != nil {
+		return err
+	}
+
+	changed := isNew || servicesChanged || row.StackID != before.StackID || row.Description != before.Description ||
+		row.Status != before.Status || row.StatusMessage != before.StatusMessage || !row.CreateTime.Equal(before.CreateTime) ||
+		row.Metadata != before.Metadata
+	switch {
+	case s.UpdateTime != nil:
+		row.UpdateTime, _ = parseManifestTime("update_time", *s.UpdateTime)
+	case isNew:
+		row.UpdateTime = row.CreateTime
+	case changed:
+		row.UpdateTime = im.now
+	}
+	if row.UpdateTime.Before(row.CreateTime) {
+		return &FieldError{"update_time", ReasonInvalid, fmt.Sprintf("%s would be before create_time %s", row.UpdateTime.Format(TimeLayout), row.CreateTime.Format(TimeLayout))}
+	}
+	if isNew || row.Status != before.Status {
+		row.StatusChangedAt = row.UpdateTime
+	}
+	if !changed && row.UpdateTime.Equal(before.UpdateTime) {
+		return nil
+	}
+
+	if row.StackID != before.StackID || isNew {
+		var owner []Stack
+		if err := im.tx.Where("stack_id = ?", row.StackID).Limit(1).Find(&owner).Error; err != nil {
+			return err
+		}
+		if len(owner) > 0 {
+			return &FieldError{"id", ReasonInvalid, fmt.Sprintf("%q is already the id of stack %q in project %q", row.StackID, owner[0].Name, owner[0].ProjectID)}
+		}
+	}
+	if isNew {
+		if err := im.tx.Create(&row).Error; err != nil {
+			return err
+		}
+		im.report.StacksCreated++
+	} else {
+		if err := im.tx.Save(&row).Error; err != nil {
+			return err
+		}
+		im.report.StacksUpdated++
+	}
+	if servicesChanged {
+		if err := im.tx.Where("stack_pk = ?", row.PK).Delete(&Service{}).Error; err != nil {
+			return err
+		}
+		for i := range services {
+			services[i].StackPK = row.PK
+		}
+		if len(services) > 0 {
+			if err := im.tx.Create(&services).Error; err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// services returns the rows a manifest's service list stands for, and whether they differ from the stack's.
+func (im importer) services(stackPK int64, isNew bool, listed *[]ManifestService) ([]Service, bool, error) {
+	if listed == nil {
+		return nil, false, nil
+	}
+	wanted := make([]Service, len(*listed))
+	for i, s := range *listed {
+		domains := s.Domains
+		if domains == nil {
+			domains = []string{}
+		}
+		encoded, err := json.Marshal(domains)
+		if err != nil {
+			return nil, false, err
+		}
+		tag := s.Image.Tag
+		if tag == "" {
+			tag = "latest"
+		}
+		wanted[i] = Service{Name: s.Name, Ordinal: i, State: s.State, Status: s.Status, Domains: string(encoded), ImageName: s.Image.Name, ImageTag: tag}
+	}
+	if isNew {
+		return wanted, len(wanted) > 0, nil
+	}
+	var current []Service
+	if err := im.tx.Where("stack_pk = ?", stackPK).Order("ordinal").Find(&current).Error; err != nil {
+		return nil, false, err
+	}
+	same := slices.EqualFunc(current, wanted, func(a, b Service) bool {
+		a.PK, a.StackPK, b.PK, b.StackPK = 0, 0, 0, 0
+		return a == b
+	})
+	return wanted, !same, nil
+}
+
+func (im importer) product(file, entry string, p ManifestProduct, files []ManifestFile) error {
+	fail := func(err error) error {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return &ManifestError{File: file, Entry: entry + "." + fe.Field, Err: errors.New(fe.Problem)}
+		}
+		return &ManifestError{File: file, Entry: entry, Err: err}
+	}
+	projectID := p.Project
+	if projectID == "" {
+		projects, err := im.knownProjects(files)
+		if err != nil {
+			return fail(err)
+		}
+		if len(projects) != 1 {
+			return fail(&FieldError{"project", ReasonMissing, fmt.Sprintf("is required when the manifests and the database hold %d projects (%s)", len(projects), strings.Join(projects, ", "))})
+		}
+		projectID = projects[0]
+	} else {
+		var count int64
+		if err := im.tx.Model(&Project{}).Where("id = ?", projectID).Count(&count).Error; err != nil {
+			return fail(err)
+		}
+		if count == 0 {
+			return fail(&FieldError{"project", ReasonInvalid, fmt.Sprintf("project %q does not exist", projectID)})
+		}
+	}
+
+	var stacks []Stack
+	if err := im.tx.Select("pk", "name").Where("project_id = ?", projectID).Find(&stacks).Error; err != nil {
+		return fail(err)
+	}
+	stackPKs := make(map[string]int64, len(stacks))
+	for _, s := range stacks {
+		stackPKs[s.Name] = s.PK
+	}
+	err := ValidateLayers("layers", p.Layers, func(name string) bool { _, ok := stackPKs[name]; return ok })
+	if err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) && strings.Contains(fe.Problem, "does not exist") {
+			fe.Problem = strings.Replace(fe.Problem, "the product's project", fmt.Sprintf("project %q", projectID), 1)
+		}
+		return fail(err)
+	}
+	var wanted []ProductStack
+	for layer, names := range p.Layers {
+		for ordinal, name := range names {
+			wanted = append(wanted, ProductStack{StackPK: stackPKs[name], Layer: layer + 1, Ordinal: ordinal})
+		}
+	}
+
+	var existing []Product
+	if err := im.tx.Where("name = ?", p.Name).Limit(1).Find(&existing).Error; err != nil {
+		return fail(err)
+	}
+	var product Product
+	if len(existing) == 0 {
+		product = Product{Name: p.Name, ProjectID: projectID, CreatedAt: im.now}
+		if err := im.tx.Create(&product).Error; err != nil {
+			return fail(err)
+		}
+		im.report.ProductsCreated++
+	} else {
+		product = existing[0]
+		var current []ProductStack
+		if err := im.tx.Where("product_pk = ?", product.PK).Order("layer, ordinal").Find(&current).Error; err != nil {
+			return fail(err)
+		}
+		for i := range current {
+			current[i].ProductPK = 0
+		}
+		if product.ProjectID == projectID && slices.Equal(current, wanted) {
+			return nil
+		}
+		if err := im.tx.Model(&product).Update("project_id", projectID).Error; err != nil {
+			return fail(err)
+		}
+		if err := im.tx.Where("product_pk = ?", product.PK).Delete(&ProductStack{}).Error; err != nil {
+			return fail(err)
+		}
+		im.report.ProductsUpdated++
+	}
+	for i := range wanted {
+		wanted[i].ProductPK = product.PK
+	}
+	if err := im.tx.Create(&wanted).Error; err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// knownProjects lists the project ids that the manifests or the database hold.
+func (im importer) knownProjects(files []ManifestFile) ([]string, error) {
+	var ids []string
+	if err := im.tx.Model(&Project{}).Order("id").Pluck("id", &ids).Error; err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		for _, p := range f.Manifest.Projects {
+			if !slices.Contains(ids, p.ID) {
+				ids = append(ids, p.ID)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}

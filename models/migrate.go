@@ -1,0 +1,138 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// migration is one numbered step of the schema; once released its statements never change.
+type migration struct {
+	version    int
+	name       string
+	statements []string
+}
+
+// migrations lists every schema step in order. {{pk}} and {{time}} stand for the dialect's auto-increment
+// primary key and timestamp types.
+func migrations() []migration {
+	return []migration{
+		{1, "initial schema", []string{
+			`CREATE TABLE projects (
+				id VARCHAR(64) PRIMARY KEY,
+				created_at {{time}} NOT NULL
+			)`,
+			`CREATE TABLE stacks (
+				pk {{pk}},
+				project_id VARCHAR(64) NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+				name VARCHAR(128) NOT NULL,
+				stack_id VARCHAR(36) NOT NULL UNIQUE,
+				description VARCHAR(1024) NOT NULL DEFAULT '',
+				status VARCHAR(32) NOT NULL,
+				status_message TEXT NOT NULL DEFAULT '',
+				metadata TEXT NOT NULL DEFAULT '',
+				create_time {{time}} NOT NULL,
+				update_time {{time}} NOT NULL,
+				status_changed_at {{time}} NOT NULL,
+				UNIQUE (project_id, name)
+			)`,
+			`CREATE INDEX stacks_project_created ON stacks (project_id, create_time DESC, pk DESC)`,
+			`CREATE INDEX stacks_status ON stacks (status)`,
+			`CREATE TABLE services (
+				pk {{pk}},
+				stack_pk BIGINT NOT NULL REFERENCES stacks(pk) ON DELETE CASCADE,
+				name VARCHAR(128) NOT NULL,
+				ordinal INTEGER NOT NULL,
+				state VARCHAR(32) NOT NULL,
+				status VARCHAR(32) NOT NULL,
+				domains TEXT NOT NULL DEFAULT '[]',
+				image_name TEXT NOT NULL,
+				image_tag TEXT NOT NULL,
+				UNIQUE (stack_pk, name)
+			)`,
+			`CREATE INDEX services_stack_ordinal ON services (stack_pk, ordinal)`,
+			`CREATE TABLE products (
+				pk {{pk}},
+				name VARCHAR(128) NOT NULL UNIQUE,
+				project_id VARCHAR(64) NOT NULL REFERENCES projects(id),
+				created_at {{time}} NOT NULL
+			)`,
+			`CREATE TABLE product_stacks (
+				product_pk BIGINT NOT NULL REFERENCES products(pk) ON DELETE CASCADE,
+				stack_pk BIGINT NOT NULL REFERENCES stacks(pk),
+				layer INTEGER NOT NULL,
+				ordinal INTEGER NOT NULL,
+				PRIMARY KEY (product_pk, stack_pk)
+			)`,
+			`CREATE INDEX product_stacks_stack ON product_stacks (stack_pk)`,
+			`CREATE UNIQUE INDEX product_stacks_order ON product_stacks (product_pk, layer, ordinal)`,
+			`CREATE TABLE stack_events (
+				pk {{pk}},
+				stack_pk BIGINT NOT NULL REFERENCES stacks(pk) ON DELETE CASCADE,
+				event_time {{time}} NOT NULL,
+				resource_type VARCHAR(16) NOT NULL,
+				resource_name VARCHAR(128) NOT NULL,
+				event_type VARCHAR(32) NOT NULL,
+				event_message TEXT NOT NULL DEFAULT ''
+			)`,
+			`CREATE INDEX stack_events_stack_time ON stack_events (stack_pk, event_time DESC, pk DESC)`,
+		}},
+	}
+}
+
+// SchemaVersion is the version of the newest migration this build knows.
+func SchemaVersion() int {
+	all := migrations()
+	return all[len(all)-1].version
+}
+
+// Migrate applies, in order and each in its own transaction, every migration the database has not had yet.
+func Migrate(ctx context.Context, db *gorm.DB) error {
+	db = db.WithContext(ctx)
+	types := dialectTypes(db)
+	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		applied_at ` + types["{{time}}"] + ` NOT NULL
+	)`).Error; err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var current int
+	if err := db.Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current).Error; err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if current > SchemaVersion() {
+		return fmt.Errorf("migrate: the database has schema version %d, newer than this build's %d", current, SchemaVersion())
+	}
+	for _, m := range migrations() {
+		if m.version <= current {
+			continue
+		}
+		err := db.Transaction(func(tx *gorm.DB) error {
+			for _, statement := range m.statements {
+				for placeholder, sqlType := range types {
+					statement = strings.ReplaceAll(statement, placeholder, sqlType)
+				}
+				if err := tx.Exec(statement).Error; err != nil {
+					return err
+				}
+			}
+			return tx.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				m.version, m.name, Now()).Error
+		})
+		if err != nil {
+			return fmt.Errorf("migrate to version %d (%s): %w", m.version, m.name, err)
+		}
+	}
+	return nil
+}
+
+// dialectTypes maps the migrations' placeholders to the column types of db's dialect.
+func dialectTypes(db *gorm.DB) map[string]string {
+	if db.Dialector.Name() == "postgres" {
+		return map[string]string{"{{pk}}": "BIGSERIAL PRIMARY KEY", "{{time}}": "TIMESTAMPTZ"}
+	}
+	return map[string]string{"{{pk}}": "INTEGER PRIMARY KEY AUTOINCREMENT", "{{time}}": "DATETIME"}
+}

@@ -1,0 +1,152 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// ListProducts returns every product in creation order, with its layers, stacks and services, in three SQL
+// statements whatever the number of products.
+func ListProducts(ctx context.Context, db *gorm.DB) ([]ProductStatus, error) {
+	db = db.WithContext(ctx)
+	var products []Product
+	if err := db.Order("pk").Find(&products).Error; err != nil {
+		return nil, fmt.Errorf("list products: %w", err)
+	}
+	var placements []struct {
+		ProductPK int64
+		Layer     int
+		StackPK   int64
+		Name      string
+		Metadata  string
+		Status    string
+	}
+	err := db.Raw(`SELECT ps.product_pk, ps.layer, s.pk AS stack_pk, s.name, s.metadata, s.status
+		FROM product_stacks ps JOIN stacks s ON s.pk = ps.stack_pk
+		ORDER BY ps.product_pk, ps.layer, ps.ordinal`).Scan(&placements).Error
+	if err != nil {
+		return nil, fmt.Errorf("list products' stacks: %w", err)
+	}
+	var services []Service
+	err = db.Where("stack_pk IN (SELECT stack_pk FROM product_stacks)").Order("stack_pk, ordinal").Find(&services).Error
+	if err != nil {
+		return nil, fmt.Errorf("list products' services: %w", err)
+	}
+	servicesByStack, err := groupServices(services)
+	if err != nil {
+		return nil, err
+	}
+
+	result := make([]ProductStatus, len(products))
+	index := make(map[int64]int, len(products))
+	for i, p := range products {
+		result[i] = ProductStatus{ProductName: p.Name, ProjectID: p.ProjectID, StackDeps: [][]StackStatus{}}
+		index[p.PK] = i
+	}
+	lastLayer := make(map[int64]int, len(products))
+	for _, pl := range placements {
+		i, ok := index[pl.ProductPK]
+		if !ok {
+			continue
+		}
+		product := &result[i]
+		if lastLayer[pl.ProductPK] != pl.Layer {
+			product.StackDeps = append(product.StackDeps, []StackStatus{})
+			lastLayer[pl.ProductPK] = pl.Layer
+		}
+		layer := &product.StackDeps[len(product.StackDeps)-1]
+		*layer = append(*layer, newStackStatus(pl.Name, pl.Status, pl.Metadata, servicesByStack[pl.StackPK]))
+	}
+	for i := range result {
+		result[i].IsStable = isStable(result[i].StackDeps)
+	}
+	return result, nil
+}
+
+// ListStacks returns the stacks of a project, newest first (the later created first among equal times), in
+// one SQL statement. An unknown project has no stacks.
+func ListStacks(ctx context.Context, db *gorm.DB, projectID string) (StackList, error) {
+	var stacks []Stack
+	err := db.WithContext(ctx).Where("project_id = ?", projectID).Order("create_time DESC, pk DESC").Find(&stacks).Error
+	if err != nil {
+		return StackList{}, fmt.Errorf("list stacks of project %q: %w", projectID, err)
+	}
+	list := StackList{ProjectID: projectID, Stacks: make([]StackSummary, len(stacks))}
+	for i, s := range stacks {
+		list.Stacks[i] = newStackSummary(s)
+	}
+	return list, nil
+}
+
+func newStackSummary(s Stack) StackSummary {
+	summary := StackSummary{
+		StackName:   s.Name,
+		Description: s.Description,
+		StackID:     s.StackID,
+		Status:      s.Status,
+		CreateTime:  Timestamp{s.CreateTime},
+		UpdateTime:  Timestamp{s.UpdateTime},
+	}
+	if IsFailedLifecycle(s.Status) {
+		message := s.StatusMessage
+		summary.StatusMessage = &message
+	}
+	return summary
+}
+
+func newStackStatus(name, lifecycle, metadata string, services []ServiceStatus) StackStatus {
+	states := make([]string, len(services))
+	statuses := make([]string, len(services))
+	for i, s := range services {
+		states[i], statuses[i] = s.State, s.Status
+	}
+	if services == nil {
+		services = []ServiceStatus{}
+	}
+	stack := StackStatus{
+		StackName:  name,
+		Services:   services,
+		IsDeployed: StackIsDeployed(states),
+		Status:     StackRunStatus(statuses),
+		Lifecycle:  lifecycle,
+	}
+	if metadata != "" {
+		stack.Metadata = json.RawMessage(metadata)
+	}
+	return stack
+}
+
+// groupServices turns service rows, ordered by stack, into the services of each stack.
+func groupServices(rows []Service) (map[int64][]ServiceStatus, error) {
+	byStack := make(map[int64][]ServiceStatus)
+	for _, row := range rows {
+		domains := []string{}
+		if err := json.Unmarshal([]byte(row.Domains), &domains); err != nil {
+			return nil, fmt.Errorf("service %q: stored domains %q are not a JSON array: %w", row.Name, row.Domains, err)
+		}
+		if domains == nil {
+			domains = []string{}
+		}
+		byStack[row.StackPK] = append(byStack[row.StackPK], ServiceStatus{
+			ServiceName: row.Name,
+			State:       row.State,
+			Status:      row.Status,
+			Domains:     domains,
+			Image:       Image{Name: row.ImageName, Tag: row.ImageTag},
+		})
+	}
+	return byStack, nil
+}
+
+func isStable(layers [][]StackStatus) bool {
+	statuses := make([][]string, len(layers))
+	for i, layer := range layers {
+		for _, stack := range layer {
+			statuses[i] = append(statuses[i], stack.Status)
+		}
+	}
+	return ProductIsStable(statuses)
+}

@@ -1,0 +1,83 @@
+package models
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// TimeLayout is how Stackboard writes times: RFC 3339 in UTC, to the second.
+const TimeLayout = "2006-01-02T15:04:05Z"
+
+// Timestamp is a time that encodes to JSON as RFC 3339 in UTC, to the second.
+type Timestamp struct {
+	time.Time
+}
+
+// MarshalJSON writes the time as "2023-05-17T07:34:22Z".
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + t.String() + `"`), nil
+}
+
+// String returns the time as "2023-05-17T07:34:22Z".
+func (t Timestamp) String() string {
+	return t.UTC().Format(TimeLayout)
+}
+
+// ProductStatus is one product as GET /api/products shows it.
+type ProductStatus struct {
+	ProductName string          `json:"product_name"`
+	StackDeps   [][]StackStatus `json:"stack_deps"`
+	IsStable    bool            `json:"is_stable"`
+	// ProjectID is shown on pages; the documented JSON has no place for it.
+	ProjectID string `json:"-"`
+}
+
+// StackStatus is one stack inside a product's layer, as GET /api/products shows it.
+type StackStatus struct {
+	StackName  string          `json:"stack_name"`
+	Services   []ServiceStatus `json:"services"`
+	Metadata   json.RawMessage `json:"metadata"`
+	IsDeployed bool            `json:"is_deployed"`
+	Status     string          `json:"status"`
+	// Lifecycle is the stack's lifecycle status, shown on pages only.
+	Lifecycle string `json:"-"`
+}
+
+// ServiceStatus is one service of a stack in the shape of GET /api/products.
+type ServiceStatus struct {
+	ServiceName string   `json:"service_name"`
+	State       string   `json:"state"`
+	Status      string   `json:"status"`
+	Domains     []string `json:"domains"`
+	Image       Image    `json:"image"`
+}
+
+// Image names a container image.
+type Image struct {
+	Name string `json:"name"`
+	Tag  string `json:"tag"`
+}
+
+// String returns "name:tag".
+func (i Image) String() string {
+	return i.Name + ":" + i.Tag
+}
+
+// StackList is the body of GET /v1/{project_id}/stacks.
+type StackList struct {
+	Stacks []StackSummary `json:"stacks"`
+	// ProjectID is shown on pages; the documented JSON has no place for it.
+	ProjectID string `json:"-"`
+}
+
+// StackSummary is one stack as ListStacks shows it.
+type StackSummary struct {
+	StackName   string    `json:"stack_name"`
+	Description string    `json:"description"`
+	StackID     string    `json:"stack_id"`
+	Status      string    `json:"status"`
+	CreateTime  Timestamp `json:"create_time"`
+	UpdateTime  Timestamp `json:"update_time"`
+	// StatusMessage is set only for the *_FAILED statuses, and left out of the JSON otherwise.
+	StatusMessage *string `json:"status_message,omitempty"`
+}

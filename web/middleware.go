@@ -1,0 +1,132 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/google/uuid"
+
+	"stackboard/models"
+)
+
+// requestIDKey is the context key of the request id.
+type requestIDKey struct{}
+
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// Limits of Client-Request-Id.
+const (
+	minClientRequestID = 36
+	maxClientRequestID = 128
+)
+
+// statusRecorder remembers the status a handler wrote, for the access log and for panic recovery.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer (to flush streams, for example).
+func (w *statusRecorder) Unwrap() http.ResponseWriter {
+	return w.ResponseWriter
+}
+
+// common wraps every request: it gives it a request id (the client's Client-Request-Id when it sent a usable one),
+// echoes that id, sets Vary, recovers from panics through the error adapter, and writes the access log.
+func (s *Server) common(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get(HeaderClientRequestID)
+		if usableRequestID(id) {
+			w.Header().Set(HeaderClientRequestID, id)
+		} else {
+			id = uuid.NewString()
+		}
+		w.Header().Set(HeaderRequestID, id)
+		w.Header().Set(HeaderVary, HeaderAccept+", "+HeaderHXRequest)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		recorder := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.ErrorContext(r.Context(), "panic", "panic", p, "stack", string(debug.Stack()))
+				if recorder.status == 0 {
+					s.renderError(recorder, r, fmt.Errorf("panic: %v", p))
+				}
+			}
+			s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", recorder.status,
+				"duration_ms", time.Since(start).Milliseconds(), "request_id", id)
+		}()
+		next.ServeHTTP(recorder, r)
+	})
+}
+
+// usableRequestID reports whether a client's request id can be echoed: within the length limits, printable ASCII.
+func usableRequestID(id string) bool {
+	if len(id) < minClientRequestID || len(id) > maxClientRequestID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// checkV1 enforces the rules of every /v1/{project_id}/... URL: a valid project id, and for the JSON variant a
+// Client-Request-Id header of 36 to 128 characters.
+func (s *Server) checkV1(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f, _ := negotiate(r); f == formatJSON {
+			if err := checkClientRequestID(r.Header.Get(HeaderClientRequestID)); err != nil {
+				s.renderError(w, r, err)
+				return
+			}
+		}
+		if projectID, ok := varsOf(r)["project_id"]; ok {
+			if err := models.ValidateProjectID("project_id", projectID); err != nil {
+				s.renderError(w, r, err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func checkClientRequestID(id string) error {
+	const field = HeaderClientRequestID
+	switch {
+	case id == "":
+		return &models.FieldError{Field: field, Reason: models.ReasonMissing, Problem: "header is required (a UUID is recommended)"}
+	case len(id) > maxClientRequestID:
+		return &models.FieldError{Field: field, Reason: models.ReasonTooLong, Problem: fmt.Sprintf("header is %d characters long; at most %d are allowed", len(id), maxClientRequestID)}
+	case len(id) < minClientRequestID:
+		return &models.FieldError{Field: field, Reason: models.ReasonTooShort, Problem: fmt.Sprintf("header is %d characters long; at least %d are needed", len(id), minClientRequestID)}
+	case !usableRequestID(id):
+		return &models.FieldError{Field: field, Reason: models.ReasonInvalid, Problem: "header may contain only printable ASCII characters"}
+	}
+	return nil
+}

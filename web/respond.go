@@ -1,0 +1,249 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"stackboard/handlers"
+	"stackboard/models"
+	"stackboard/views"
+)
+
+// Content types of the three formats.
+const (
+	contentTypeJSON = "application/json"
+	contentTypeHTML = "text/html; charset=utf-8"
+)
+
+// responder writes views and errors in the format negotiate chooses, rendering into a buffer first so that a
+// failure while rendering still becomes a clean error response.
+type responder struct {
+	log *slog.Logger
+}
+
+// Respond writes v as JSON, a full page or a partial.
+func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.View) error {
+	f, err := negotiate(r)
+	if err != nil {
+		return &handlers.Error{Status: http.StatusBadRequest, Message: err.Error()}
+	}
+	if f == formatPage && v.Page == nil || f == formatPartial && v.Partial == nil {
+		f = formatJSON
+	}
+	var body bytes.Buffer
+	contentType := contentTypeHTML
+	switch f {
+	case formatJSON:
+		contentType = contentTypeJSON
+		err = encodeJSON(&body, v.Data)
+	case formatPage:
+		err = v.Page.Render(r.Context(), &body)
+	case formatPartial:
+		err = v.Partial.Render(r.Context(), &body)
+	}
+	if err != nil {
+		return fmt.Errorf("render %s: %w", f, err)
+	}
+	status := v.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	writeBody(w, status, contentType, body.Bytes())
+	return nil
+}
+
+func encodeJSON(buf *bytes.Buffer, v any) error {
+	encoder := json.NewEncoder(buf)
+	encoder.SetEscapeHTML(false)
+	return encoder.Encode(v)
+}
+
+func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// handlerFunc is a handler that reports failure by returning an error.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts a handlerFunc to http.Handler: any error it returns is rendered by the error adapter.
+func (s *Server) handle(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.renderError(w, r, err)
+		}
+	})
+}
+
+// problem is an error resolved to what the client is told.
+type problem struct {
+	status  int
+	code    string
+	message string
+}
+
+// resolve turns any error into its HTTP status, the family's error code and the message the client sees.
+func resolve(err error, family apiFamily) problem {
+	var (
+		handlerErr  *handlers.Error
+		fieldErr    *models.FieldError
+		notFoundErr *models.NotFoundError
+	)
+	switch {
+	case errors.As(err, &handlerErr):
+		code := handlerErr.Code
+		if code == "" {
+			code = family.defaultCode(handlerErr.Status)
+		}
+		return problem{handlerErr.Status, code, handlerErr.Message}
+	case errors.As(err, &fieldErr):
+		code := family.defaultCode(http.StatusBadRequest)
+		if family == familyRF {
+			code = rfCodeForReason(fieldErr.Reason)
+		}
+		return problem{http.StatusBadRequest, code, fieldErr.Error()}
+	case errors.As(err, &notFoundErr):
+		return problem{http.StatusNotFound, family.defaultCode(http.StatusNotFound), notFoundErr.Error()}
+	}
+	return problem{http.StatusInternalServerError, family.defaultCode(http.StatusInternalServerError), "Internal Server Error"}
+}
+
+// renderError is the one error adapter: it logs the error once and answers in the request's format, in the error
+// shape of the URL's API family.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		s.log.DebugContext(r.Context(), "client went away", "path", r.URL.Path)
+		return
+	}
+	family := familyOf(r.URL.Path)
+	p := resolve(err, family)
+	level := slog.LevelInfo
+	if p.status >= 500 {
+		level = slog.LevelError
+	}
+	s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", p.status,
+		"code", p.code, "request_id", requestIDFrom(r.Context()), "error", err)
+
+	f, _ := negotiate(r)
+	var body bytes.Buffer
+	contentType := contentTypeHTML
+	switch f {
+	case formatJSON:
+		contentType = contentTypeJSON
+		_ = encodeJSON(&body, family.body(p))
+	default:
+		pr := views.Problem{Status: p.status, Title: statusTitle(p.status), Message: p.message, RequestID: requestIDFrom(r.Context())}
+		if p.status >= 500 {
+			pr.Message = "Something went wrong on our side. The server log has the details under the request id below."
+		}
+		component := views.ErrorPartial(pr)
+		if f == formatPage {
+			component = views.ErrorPage(views.Meta{Title: pr.Title, URL: r.URL.RequestURI()}, pr)
+		}
+		if renderErr := component.Render(r.Context(), &body); renderErr != nil {
+			s.log.ErrorContext(r.Context(), "render error page", "error", renderErr)
+			body.Reset()
+			body.WriteString(http.StatusText(p.status))
+			contentType = "text/plain; charset=utf-8"
+		}
+	}
+	writeBody(w, p.status, contentType, body.Bytes())
+}
+
+func statusTitle(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return "Not found"
+	case http.StatusBadRequest:
+		return "That request is not valid"
+	case 622:
+		return "The products could not be listed"
+	}
+	if text := http.StatusText(status); text != "" {
+		return text
+	}
+	return "Error"
+}
+
+// apiFamily is a group of URLs that share an error shape.
+type apiFamily int
+
+const (
+	// familySpock is /api/... and every other URL: {"message","code"}.
+	familySpock apiFamily = iota
+	// familyRF is /v1/...: {"error_code","error_msg","encoded_authorization_message"}.
+	familyRF
+)
+
+func familyOf(path string) apiFamily {
+	if strings.HasPrefix(path, "/v1/") {
+		return familyRF
+	}
+	return familySpock
+}
+
+// rfCodeForReason maps why a value was refused to the RF error code that says so.
+func rfCodeForReason(reason models.Reason) string {
+	switch reason {
+	case models.ReasonMissing:
+		return "RF.10011001"
+	case models.ReasonTooShort:
+		return "RF.10011004"
+	case models.ReasonTooLong:
+		return "RF.10011005"
+	}
+	return "RF.10011003"
+}
+
+func (f apiFamily) defaultCode(status int) string {
+	if f == familySpock {
+		return strconv.Itoa(status)
+	}
+	switch status {
+	case http.StatusBadRequest:
+		return "RF.10011000"
+	case http.StatusUnauthorized:
+		return "RF.10012001"
+	case http.StatusForbidden:
+		return "RF.10013001"
+	case http.StatusNotFound:
+		return "RF.10014001"
+	case http.StatusMethodNotAllowed:
+		return "RF.10014005"
+	case http.StatusConflict:
+		return "RF.10019001"
+	case http.StatusRequestEntityTooLarge:
+		return "RF.10011013"
+	case http.StatusTooManyRequests:
+		return "RF.10012901"
+	}
+	return "RF.10010001"
+}
+
+type spockError struct {
+	Message string `json:"message"`
+	Code    string `json:"code"`
+}
+
+type rfError struct {
+	ErrorCode                   string `json:"error_code"`
+	ErrorMsg                    string `json:"error_msg"`
+	EncodedAuthorizationMessage string `json:"encoded_authorization_message"`
+}
+
+func (f apiFamily) body(p problem) any {
+	if f == familyRF {
+		return rfError{ErrorCode: p.code, ErrorMsg: p.message}
+	}
+	return spockError{Message: p.message, Code: p.code}
+}
