@@ -1,0 +1,74 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"stackboard/models"
+)
+
+// fleetManifest describes n products in one project, each of two layers of two stacks with two services, and
+// n more stacks in no product.
+func fleetManifest(n int) string {
+	var b strings.Builder
+	b.WriteString("projects:\n  - id: fleet\n    stacks:\n")
+	stack := func(name string) {
+		fmt.Fprintf(&b, "      - name: %s\n        status: DEPLOYMENT_COMPLETE\n        services:\n", name)
+		for _, svc := range []string{"api", "worker"} {
+			fmt.Fprintf(&b, "          - {name: %s, state: DEPLOYED, status: RUNNING, domains: [%s.%s.example.com], image: {name: example/%s, tag: v1}}\n", svc, svc, name, svc)
+		}
+	}
+	for i := range n {
+		for _, part := range []string{"db", "cache", "core", "web"} {
+			stack(fmt.Sprintf("%s-%d", part, i))
+		}
+		stack(fmt.Sprintf("loose-%d", i))
+	}
+	b.WriteString("products:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - name: product-%d\n    layers:\n      - [db-%d, cache-%d]\n      - [core-%d, web-%d]\n", i, i, i, i, i)
+	}
+	return b.String()
+}
+
+// Every page and its JSON run the same, fixed number of SQL statements whatever the data size: no N+1.
+func TestStatementsPerRequestDoNotGrowWithData(t *testing.T) {
+	const most = 5
+	targets := []string{"/api/products", "/v1/fleet/stacks"}
+	formats := [][]string{
+		{HeaderClientRequestID, clientRequestID},
+		{HeaderAccept, browserAccept},
+		{HeaderHXRequest, "true"},
+	}
+	counts := make(map[string]int64)
+	for _, size := range []int{1, 200} {
+		db := openTestDB(t)
+		importYAML(t, db, fleetManifest(size))
+		counted, counter := models.CountStatements(db)
+		server := newTestServer(counted)
+		for _, target := range targets {
+			for _, headers := range formats {
+				counter.Reset()
+				rec := get(t, server, target, headers...)
+				if rec.Code != http.StatusOK {
+					t.Fatalf("GET %s: %d %s", target, rec.Code, rec.Body)
+				}
+				if size == 200 && !strings.Contains(rec.Body.String(), "199") {
+					t.Fatalf("GET %s did not list the whole fleet", target)
+				}
+				key := fmt.Sprintf("%s %v", target, headers)
+				n := counter.Count()
+				if n == 0 || n > most {
+					t.Errorf("%s with %d products: %d statements, want 1 to %d", key, size, n, most)
+				}
+				if previous, ok := counts[key]; ok && previous != n {
+					t.Errorf("%s: %d statements for 1 product but %d for %d", key, previous, n, size)
+				}
+				t.Logf("%s with %d products: %d statements", key, size, n)
+				counts[key] = n
+			}
+		}
+	}
+}
