@@ -178,6 +178,7 @@ func writeNodeJSON(buf *bytes.Buffer, node *yaml.Node) error {
 		return writeNodeJSON(buf, node.Alias)
 	case yaml.MappingNode:
 		buf.WriteByte('{')
+		seen := make(map[string]bool, len(node.Content)/2)
 		for i := 0; i+1 < len(node.Content); i += 2 {
 			if i > 0 {
 				buf.WriteByte(',')
@@ -186,6 +187,10 @@ func writeNodeJSON(buf *bytes.Buffer, node *yaml.Node) error {
 			if key.Kind != yaml.ScalarNode {
 				return fmt.Errorf("line %d: a key must be a plain string", key.Line)
 			}
+			if seen[key.Value] {
+				return fmt.Errorf("line %d: key %q appears twice", key.Line, key.Value)
+			}
+			seen[key.Value] = true
 			writeJSONString(buf, key.Value)
 			buf.WriteByte(':')
 			if err := writeNodeJSON(buf, node.Content[i+1]); err != nil {

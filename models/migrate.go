@@ -79,6 +79,16 @@ func migrations() []migration {
 			)`,
 			`CREATE INDEX stack_events_stack_time ON stack_events (stack_pk, event_time DESC, pk DESC)`,
 		}},
+		{2, "change feed for live updates", []string{
+			`CREATE TABLE changes (
+				pk {{pk}},
+				changed_at {{time}} NOT NULL,
+				project_id VARCHAR(64) NOT NULL DEFAULT '',
+				stack_id VARCHAR(36) NOT NULL DEFAULT '',
+				product_name VARCHAR(128) NOT NULL DEFAULT ''
+			)`,
+			`CREATE INDEX changes_changed_at ON changes (changed_at)`,
+		}},
 	}
 }
 

@@ -58,13 +58,14 @@ func (e *NotFoundError) Error() string {
 
 // ValidateProjectID checks a project id: 3 to 64 letters, digits, '_' and '-'.
 func ValidateProjectID(field, id string) error {
+	n := utf8.RuneCountInString(id)
 	switch {
 	case id == "":
 		return &FieldError{field, ReasonMissing, "is required"}
-	case len(id) > MaxProjectIDLength:
-		return &FieldError{field, ReasonTooLong, fmt.Sprintf("%q is %d characters long; at most %d are allowed", clip(id), utf8.RuneCountInString(id), MaxProjectIDLength)}
-	case len(id) < MinProjectIDLength:
-		return &FieldError{field, ReasonTooShort, fmt.Sprintf("%q is %d characters long; at least %d are needed", id, len(id), MinProjectIDLength)}
+	case n > MaxProjectIDLength:
+		return &FieldError{field, ReasonTooLong, fmt.Sprintf("%q is %d characters long; at most %d are allowed", clip(id), n, MaxProjectIDLength)}
+	case n < MinProjectIDLength:
+		return &FieldError{field, ReasonTooShort, fmt.Sprintf("%q is %d characters long; at least %d are needed", id, n, MinProjectIDLength)}
 	case !allNameCharacters(id):
 		return &FieldError{field, ReasonInvalid, fmt.Sprintf("%q may contain only letters, digits, '_' and '-'", clip(id))}
 	}

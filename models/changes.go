@@ -1,0 +1,179 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Change is one row of the change feed: every write names what it touched, in the same transaction, so that
+// any process serving the database can tell its pages what to refresh.
+type Change struct {
+	PK          int64 `gorm:"column:pk;primaryKey"`
+	ChangedAt   time.Time
+	ProjectID   string
+	StackID     string `gorm:"column:stack_id"`
+	ProductName string
+}
+
+// recordChanges appends to the change feed inside the caller's transaction.
+func recordChanges(tx *gorm.DB, changes ...Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	now := Now()
+	for i := range changes {
+		changes[i].ChangedAt = now
+	}
+	if err := tx.Create(&changes).Error; err != nil {
+		return fmt.Errorf("record change: %w", err)
+	}
+	return nil
+}
+
+// ChangeSet says what changed since the watcher last looked.
+type ChangeSet struct {
+	// Version grows with every change; equal versions mean equal data.
+	Version int64
+	// Everything is set when too much changed to list; every page should refresh.
+	Everything bool
+	Projects   []string
+	StackIDs   []string
+	// Products lists the products that changed or hold a stack that changed.
+	Products []string
+}
+
+// mostListedStacks bounds the stacks a ChangeSet lists before it says "everything".
+const mostListedStacks = 500
+
+// changeRetention is how long the change feed keeps its rows; watchers read them within a second.
+const changeRetention = time.Hour
+
+// Watcher notices changes made by this process or any other one: on SQLite it checks PRAGMA data_version on one
+// connection of its own (a cheap read that changes whenever another connection commits), elsewhere the newest row
+// of the change feed; only then does it read the feed.
+type Watcher struct {
+	db       *gorm.DB
+	log      *slog.Logger
+	interval time.Duration
+	version  int64
+}
+
+// NewWatcher returns a watcher that looks every interval.
+func NewWatcher(db *gorm.DB, log *slog.Logger, interval time.Duration) *Watcher {
+	return &Watcher{db: db, log: log, interval: interval}
+}
+
+// CurrentVersion returns the version of the newest change in the database.
+func CurrentVersion(ctx context.Context, db *gorm.DB) (int64, error) {
+	var version int64
+	if err := db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(pk), 0) FROM changes`).Scan(&version).Error; err != nil {
+		return 0, fmt.Errorf("read change version: %w", err)
+	}
+	return version, nil
+}
+
+// Run watches until ctx ends, calling notify with each set of changes, from one goroutine.
+func (w *Watcher) Run(ctx context.Context, notify func(ChangeSet)) error {
+	version, err := CurrentVersion(ctx, w.db)
+	if err != nil {
+		return err
+	}
+	w.version = version
+	var conn *sql.Conn
+	if w.db.Dialector.Name() == "sqlite" {
+		sqlDB, err := w.db.DB()
+		if err != nil {
+			return err
+		}
+		if conn, err = sqlDB.Conn(ctx); err != nil {
+			return fmt.Errorf("watch: %w", err)
+		}
+		defer conn.Close()
+	}
+	var dataVersion int64
+	ticker := time.NewTicker(w.interval)
+	defer ticker.Stop()
+	lastTrim := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+		if conn != nil {
+			var current int64
+			if err := conn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&current); err != nil {
+				if ctx.Err() == nil {
+					w.log.Warn("watch: read data_version", "error", err)
+				}
+				continue
+			}
+			if current == dataVersion {
+				continue
+			}
+			dataVersion = current
+		}
+		set, err := w.since(ctx, w.version)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Warn("watch: read the change feed", "error", err)
+			}
+			continue
+		}
+		if set.Version > w.version {
+			w.version = set.Version
+			notify(set)
+		}
+		if time.Since(lastTrim) > time.Minute {
+			lastTrim = time.Now()
+			if err := w.db.WithContext(ctx).Where("changed_at < ?", Now().Add(-changeRetention)).Delete(&Change{}).Error; err != nil && ctx.Err() == nil {
+				w.log.Warn("watch: trim the change feed", "error", err)
+			}
+		}
+	}
+}
+
+// since reads the changes after version and works out which products they touch.
+func (w *Watcher) since(ctx context.Context, version int64) (ChangeSet, error) {
+	db := w.db.WithContext(ctx)
+	var rows []Change
+	if err := db.Where("pk > ?", version).Order("pk").Find(&rows).Error; err != nil {
+		return ChangeSet{}, err
+	}
+	set := ChangeSet{Version: version}
+	for _, row := range rows {
+		set.Version = max(set.Version, row.PK)
+		appendNew(&set.Projects, row.ProjectID)
+		appendNew(&set.StackIDs, row.StackID)
+		appendNew(&set.Products, row.ProductName)
+	}
+	if len(set.StackIDs) > mostListedStacks {
+		return ChangeSet{Version: set.Version, Everything: true}, nil
+	}
+	if len(set.StackIDs) > 0 {
+		var products []string
+		err := db.Raw(`SELECT DISTINCT p.name FROM products p
+			JOIN product_stacks ps ON ps.product_pk = p.pk
+			JOIN stacks s ON s.pk = ps.stack_pk
+			WHERE s.stack_id IN ?`, set.StackIDs).Scan(&products).Error
+		if err != nil {
+			return ChangeSet{}, err
+		}
+		for _, p := range products {
+			appendNew(&set.Products, p)
+		}
+	}
+	return set, nil
+}
+
+func appendNew(list *[]string, value string) {
+	if value != "" && !slices.Contains(*list, value) {
+		*list = append(*list, value)
+	}
+}

@@ -1,0 +1,102 @@
+package models
+
+import (
+	"bytes"
+	"context"
+	"testing"
+)
+
+// TestDemoDataCoversTheDomain pins what issue 2 asks of the demo data set.
+func TestDemoDataCoversTheDomain(t *testing.T) {
+	db := openTestDB(t)
+	loadDemo(t, db)
+	counts := countRows(t, db)
+	if counts.Projects < 3 || counts.Products < 8 || counts.Stacks < 30 {
+		t.Errorf("the demo has %d projects, %d products, %d stacks; want at least 3, 8 and 30", counts.Projects, counts.Products, counts.Stacks)
+	}
+
+	seen := make(map[string]bool)
+	var stacks []Stack
+	if err := db.Find(&stacks).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stacks {
+		seen["lifecycle "+s.Status] = true
+		if IsFailedLifecycle(s.Status) && s.StatusMessage == "" {
+			t.Errorf("failed stack %s/%s has no status message", s.ProjectID, s.Name)
+		}
+	}
+	var services []Service
+	if err := db.Find(&services).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range services {
+		seen["state "+s.State] = true
+		seen["service status "+s.Status] = true
+	}
+	products, err := ListProducts(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	productsOfStack := make(map[string]map[string]bool)
+	unstableWithFailedFirstLayer := false
+	for _, p := range products {
+		for i, layer := range p.StackDeps {
+			for _, s := range layer {
+				seen["stack status "+s.Status] = true
+				key := p.ProjectID + "/" + s.StackName
+				if productsOfStack[key] == nil {
+					productsOfStack[key] = make(map[string]bool)
+				}
+				productsOfStack[key][p.ProductName] = true
+				if i == 0 && !p.IsStable && IsFailedLifecycle(s.Lifecycle) {
+					unstableWithFailedFirstLayer = true
+				}
+			}
+		}
+	}
+	var want []string
+	for _, s := range LifecycleStatuses() {
+		want = append(want, "lifecycle "+s)
+	}
+	for _, s := range ServiceStates() {
+		want = append(want, "state "+s)
+	}
+	for _, s := range RunStatuses() {
+		want = append(want, "service status "+s, "stack status "+s)
+	}
+	for _, w := range want {
+		if !seen[w] {
+			t.Errorf("no %s in the demo", w)
+		}
+	}
+	if !unstableWithFailedFirstLayer {
+		t.Error("the demo has no unstable product whose first layer has a failed stack")
+	}
+	shared := 0
+	for _, names := range productsOfStack {
+		shared = max(shared, len(names))
+	}
+	if shared < 3 {
+		t.Errorf("the most shared stack is in %d products, want a stack in several (at least 3)", shared)
+	}
+}
+
+// TestDemoIsDeterministic pins that the demo data set gives every stack its id and times, so that two demo
+// databases are identical whenever they are loaded.
+func TestDemoIsDeterministic(t *testing.T) {
+	db := openTestDB(t)
+	loadDemo(t, db)
+	exported := exportYAML(t, db)
+	file, err := DecodeManifest("demo.yaml", bytes.NewReader(demoManifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := openTestDB(t)
+	if _, err := Import(context.Background(), again, file); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(exported, exportYAML(t, again)) {
+		t.Error("two databases loaded with demo.yaml export differently")
+	}
+}
