@@ -127,9 +127,15 @@ func serve(ctx context.Context, dsn, addr string, demo bool, stderr io.Writer) e
 		}
 	}
 	server := web.NewServer(db, log)
-	return web.ListenAndServe(ctx, addr, server, log, func(a net.Addr) {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	watching := make(chan error, 1)
+	go func() { watching <- server.Run(ctx) }()
+	err = web.ListenAndServe(ctx, addr, server, log, func(a net.Addr) {
 		log.Info("serving", "url", "http://"+a.String(), "db", redact(dsn))
 	})
+	stop()
+	return errors.Join(err, <-watching)
 }
 
 func importFiles(ctx context.Context, dsn string, paths []string, stdout io.Writer) error {

@@ -177,3 +177,30 @@ func appendNew(list *[]string, value string) {
 		*list = append(*list, value)
 	}
 }
+
+// TopicAll is the live-update topic that fires on every change.
+const TopicAll = "products"
+
+// ProjectTopic is the live-update topic of a project's stack list.
+func ProjectTopic(projectID string) string { return "project-" + projectID }
+
+// StackTopic is the live-update topic of one stack, by its stack_id (unique, unlike names over time).
+func StackTopic(stackID string) string { return "stack-" + stackID }
+
+// ProductTopic is the live-update topic of one product.
+func ProductTopic(name string) string { return "product-" + name }
+
+// Topics lists the live-update topics the changes fire.
+func (c ChangeSet) Topics() []string {
+	topics := []string{TopicAll}
+	for _, p := range c.Projects {
+		topics = append(topics, ProjectTopic(p))
+	}
+	for _, s := range c.StackIDs {
+		topics = append(topics, StackTopic(s))
+	}
+	for _, p := range c.Products {
+		topics = append(topics, ProductTopic(p))
+	}
+	return topics
+}

@@ -232,6 +232,9 @@ func (im importer) project(file, entry string, p ManifestProject) error {
 		if err := im.tx.Create(&Project{ID: p.ID, CreatedAt: im.now}).Error; err != nil {
 			return &ManifestError{File: file, Entry: entry, Err: err}
 		}
+		if err := recordChanges(im.tx, Change{ProjectID: p.ID}); err != nil {
+			return &ManifestError{File: file, Entry: entry, Err: err}
+		}
 		im.report.ProjectsCreated++
 	}
 	for j, s := range p.Stacks {
@@ -343,7 +346,7 @@ func (im importer) stack(projectID string, s ManifestStack) error {
 			}
 		}
 	}
-	return nil
+	return recordChanges(im.tx, Change{ProjectID: row.ProjectID, StackID: row.StackID})
 }
 
 // services returns the rows a manifest's service list stands for, and whether they differ from the stack's.
@@ -410,13 +413,17 @@ func (im importer) product(file, entry string, p ManifestProduct, files []Manife
 	}
 
 	var stacks []Stack
-	if err := im.tx.Select("pk", "name").Where("project_id = ?", projectID).Find(&stacks).Error; err != nil {
+	if err := im.tx.Select("pk", "name", "stack_id").Where("project_id = ?", projectID).Find(&stacks).Error; err != nil {
 		return fail(err)
 	}
 	stackPKs := make(map[string]int64, len(stacks))
+	stackIDs := make(map[int64]string, len(stacks))
 	for _, s := range stacks {
 		stackPKs[s.Name] = s.PK
+		stackIDs[s.PK] = s.StackID
 	}
+	// The change touches the product and every stack it held or holds: their pages show the product.
+	changes := []Change{{ProjectID: projectID, ProductName: p.Name}}
 	err := ValidateLayers("layers", p.Layers, func(name string) bool { _, ok := stackPKs[name]; return ok })
 	if err != nil {
 		var fe *FieldError
@@ -455,6 +462,9 @@ func (im importer) product(file, entry string, p ManifestProduct, files []Manife
 		if product.ProjectID == projectID && slices.Equal(current, wanted) {
 			return nil
 		}
+		for _, ps := range current {
+			changes = append(changes, Change{StackID: stackIDs[ps.StackPK]})
+		}
 		if err := im.tx.Model(&product).Update("project_id", projectID).Error; err != nil {
 			return fail(err)
 		}
@@ -465,8 +475,12 @@ func (im importer) product(file, entry string, p ManifestProduct, files []Manife
 	}
 	for i := range wanted {
 		wanted[i].ProductPK = product.PK
+		changes = append(changes, Change{StackID: stackIDs[wanted[i].StackPK]})
 	}
 	if err := im.tx.Create(&wanted).Error; err != nil {
+		return fail(err)
+	}
+	if err := recordChanges(im.tx, changes...); err != nil {
 		return fail(err)
 	}
 	return nil

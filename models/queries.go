@@ -11,9 +11,16 @@ import (
 // ListProducts returns every product in creation order, with its layers, stacks and services, in three SQL
 // statements whatever the number of products.
 func ListProducts(ctx context.Context, db *gorm.DB) ([]ProductStatus, error) {
+	return FindProducts(ctx, db, ProductFilter{})
+}
+
+// FindProducts returns the products that match filter, in creation order, with their layers, stacks and
+// services, in three SQL statements whatever the number of products.
+func FindProducts(ctx context.Context, db *gorm.DB, filter ProductFilter) ([]ProductStatus, error) {
 	db = db.WithContext(ctx)
+	selected := filter.where(db.Model(&Product{}).Select("pk"))
 	var products []Product
-	if err := db.Order("pk").Find(&products).Error; err != nil {
+	if err := filter.where(db).Order("pk").Find(&products).Error; err != nil {
 		return nil, fmt.Errorf("list products: %w", err)
 	}
 	var placements []struct {
@@ -26,12 +33,14 @@ func ListProducts(ctx context.Context, db *gorm.DB) ([]ProductStatus, error) {
 	}
 	err := db.Raw(`SELECT ps.product_pk, ps.layer, s.pk AS stack_pk, s.name, s.metadata, s.status
 		FROM product_stacks ps JOIN stacks s ON s.pk = ps.stack_pk
-		ORDER BY ps.product_pk, ps.layer, ps.ordinal`).Scan(&placements).Error
+		WHERE ps.product_pk IN (?)
+		ORDER BY ps.product_pk, ps.layer, ps.ordinal`, selected).Scan(&placements).Error
 	if err != nil {
 		return nil, fmt.Errorf("list products' stacks: %w", err)
 	}
 	var services []Service
-	err = db.Where("stack_pk IN (SELECT stack_pk FROM product_stacks)").Order("stack_pk, ordinal").Find(&services).Error
+	err = db.Where("stack_pk IN (SELECT stack_pk FROM product_stacks WHERE product_pk IN (?))", selected).
+		Order("stack_pk, ordinal").Find(&services).Error
 	if err != nil {
 		return nil, fmt.Errorf("list products' services: %w", err)
 	}
@@ -60,25 +69,20 @@ func ListProducts(ctx context.Context, db *gorm.DB) ([]ProductStatus, error) {
 		layer := &product.StackDeps[len(product.StackDeps)-1]
 		*layer = append(*layer, newStackStatus(pl.Name, pl.Status, pl.Metadata, servicesByStack[pl.StackPK]))
 	}
-	for i := range result {
-		result[i].IsStable = isStable(result[i].StackDeps)
+	kept := result[:0]
+	for _, product := range result {
+		product.IsStable = isStable(product.StackDeps)
+		if filter.keeps(product) {
+			kept = append(kept, product)
+		}
 	}
-	return result, nil
+	return kept, nil
 }
 
 // ListStacks returns the stacks of a project, newest first (the later created first among equal times), in
 // one SQL statement. An unknown project has no stacks.
 func ListStacks(ctx context.Context, db *gorm.DB, projectID string) (StackList, error) {
-	var stacks []Stack
-	err := db.WithContext(ctx).Where("project_id = ?", projectID).Order("create_time DESC, pk DESC").Find(&stacks).Error
-	if err != nil {
-		return StackList{}, fmt.Errorf("list stacks of project %q: %w", projectID, err)
-	}
-	list := StackList{ProjectID: projectID, Stacks: make([]StackSummary, len(stacks))}
-	for i, s := range stacks {
-		list.Stacks[i] = newStackSummary(s)
-	}
-	return list, nil
+	return FindStacks(ctx, db, projectID, StackFilter{})
 }
 
 func newStackSummary(s Stack) StackSummary {
@@ -89,6 +93,9 @@ func newStackSummary(s Stack) StackSummary {
 		Status:      s.Status,
 		CreateTime:  Timestamp{s.CreateTime},
 		UpdateTime:  Timestamp{s.UpdateTime},
+
+		ProjectID:       s.ProjectID,
+		StatusChangedAt: s.StatusChangedAt,
 	}
 	if IsFailedLifecycle(s.Status) {
 		message := s.StatusMessage

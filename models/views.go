@@ -80,4 +80,9 @@ type StackSummary struct {
 	UpdateTime  Timestamp `json:"update_time"`
 	// StatusMessage is set only for the *_FAILED statuses, and left out of the JSON otherwise.
 	StatusMessage *string `json:"status_message,omitempty"`
+
+	// The fields below are shown on pages only.
+	ProjectID       string    `json:"-"`
+	RunStatus       string    `json:"-"`
+	StatusChangedAt time.Time `json:"-"`
 }

@@ -24,10 +24,10 @@ func severity(status string) string {
 		return sevFailed
 	case status == "BLOCKED":
 		return sevBlocked
-	case status == models.RunPartiallyRunning || strings.HasSuffix(status, "_IN_PROGRESS") || strings.HasSuffix(status, "ING") && status != models.RunRunning:
-		return sevProgress
 	case status == models.RunNotRunning || status == models.StateStopped || status == models.LifecycleCreationComplete:
 		return sevStopped
+	case status == models.RunPartiallyRunning || strings.HasSuffix(status, "_IN_PROGRESS") || strings.HasSuffix(status, "ING") && status != models.RunRunning:
+		return sevProgress
 	default:
 		return sevOK
 	}
@@ -39,7 +39,7 @@ func statusIcon(status string) string {
 	case sevFailed:
 		return "✕"
 	case sevBlocked:
-		return "⏸"
+		return "‖"
 	case sevProgress:
 		return "◐"
 	case sevStopped:

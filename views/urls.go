@@ -2,6 +2,7 @@ package views
 
 import (
 	"net/url"
+	"strings"
 )
 
 // JSONURL returns the URL of the JSON form of a page URL (its path and query) by setting format=json.
@@ -19,4 +20,33 @@ func JSONURL(pageURL string) string {
 // StacksURL is the address of a project's stack list.
 func StacksURL(projectID string) string {
 	return "/v1/" + url.PathEscape(projectID) + "/stacks"
+}
+
+// StackURL is the address of one stack's page.
+func StackURL(projectID, stackName string) string {
+	return StacksURL(projectID) + "/" + url.PathEscape(stackName)
+}
+
+// ProductURL is the address of one product's page.
+func ProductURL(name string) string {
+	return "/api/products/" + url.PathEscape(name)
+}
+
+// EventsURL is the address of the live-update stream for a page's topics.
+func EventsURL(topics []string) string {
+	return "/events?topics=" + url.QueryEscape(strings.Join(topics, ","))
+}
+
+// withQuery returns path with the non-empty parameters given as name/value pairs.
+func withQuery(path string, pairs ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			q.Set(pairs[i], pairs[i+1])
+		}
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
 }

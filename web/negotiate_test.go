@@ -42,8 +42,8 @@ func TestNegotiationMatrix(t *testing.T) {
 		path       string
 		fragmentID string
 	}{
-		{"/api/products", `id="products"`},
-		{"/v1/ba2b9930c977f71edaeaa3a5e96a8ff1/stacks", `id="stacks"`},
+		{"/api/products", `<div id="overview"`},
+		{"/v1/ba2b9930c977f71edaeaa3a5e96a8ff1/stacks", `<section id="stacks"`},
 	}
 	server := newTestServer(openTestDB(t, "spec/list-products.yaml"))
 	for _, endpoint := range endpoints {
@@ -84,7 +84,7 @@ func TestNegotiationMatrix(t *testing.T) {
 						t.Errorf("want a full page, got %s: %.80s", contentType, body)
 					}
 				case formatPartial:
-					if contentType != "text/html; charset=utf-8" || strings.Contains(body, "<html") || !strings.HasPrefix(body, "<section "+endpoint.fragmentID) {
+					if contentType != "text/html; charset=utf-8" || strings.Contains(body, "<html") || !strings.HasPrefix(body, endpoint.fragmentID) || !strings.Contains(body, `id="nav-projects" class="menu" hx-swap-oob="true"`) {
 						t.Errorf("want the partial, got %s: %.80s", contentType, body)
 					}
 				}

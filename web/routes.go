@@ -33,11 +33,15 @@ func (s *Server) routes() http.Handler {
 	r.Handle("/healthz", s.handle(health.Check)).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix("/static/").Handler(staticFiles(static.Files)).Methods(http.MethodGet, http.MethodHead)
 
-	r.Handle("/api/products", s.handle(products.List)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/events", s.handle(s.events)).Methods(http.MethodGet)
 
-	v1 := r.PathPrefix("/v1/{project_id}").Subrouter()
-	v1.Use(s.checkV1)
-	v1.Handle("/stacks", s.handle(stacks.List)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/products", s.handle(products.List)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/products/{product_name}", s.handle(products.Get)).Methods(http.MethodGet, http.MethodHead)
+
+	// Every /v1 route goes through checkV1. (A mux subrouter would answer 404 instead of 405 to a wrong method.)
+	v1 := func(fn handlerFunc) http.Handler { return s.checkV1(s.handle(fn)) }
+	r.Handle("/v1/{project_id}/stacks", v1(stacks.List)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/v1/{project_id}/stacks/{stack_name}", v1(stacks.Get)).Methods(http.MethodGet, http.MethodHead)
 
 	return s.common(r)
 }

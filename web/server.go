@@ -17,12 +17,13 @@ import (
 type Server struct {
 	db      *gorm.DB
 	log     *slog.Logger
+	hub     *hub
 	handler http.Handler
 }
 
-// NewServer builds the server and its routes.
+// NewServer builds the server and its routes. Run tells its pages about changes.
 func NewServer(db *gorm.DB, log *slog.Logger) *Server {
-	s := &Server{db: db, log: log}
+	s := &Server{db: db, log: log, hub: newHub()}
 	s.handler = s.routes()
 	return s
 }

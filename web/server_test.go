@@ -62,7 +62,9 @@ func TestStaticAssetsAreEmbedded(t *testing.T) {
 		path, contentType, contains string
 	}{
 		{"/static/htmx-2.0.11.min.js", "text/javascript", "htmx"},
-		{"/static/app.css", "text/css", "prefers-color-scheme"},
+		{"/static/app.css", "text/css", "light-dark("},
+		{"/static/app.js", "text/javascript", "htmx:sseOpen"},
+		{"/static/htmx-ext-sse-2.2.4.js", "text/javascript", "sse-connect"},
 		{"/static/favicon.svg", "image/svg+xml", "<svg"},
 	}
 	for _, tt := range tests {

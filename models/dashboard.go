@@ -1,0 +1,326 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// ProductFilter narrows the product list; its zero value keeps every product.
+type ProductFilter struct {
+	// Name keeps only the product of that exact name.
+	Name string
+	// Query keeps products whose name, or the name of one of whose stacks, contains it (ignoring case).
+	Query string
+	// Project keeps the products of one project.
+	Project string
+	// Stable, when set, keeps only stable (true) or unstable (false) products.
+	Stable *bool
+	// RunStatus keeps products with at least one stack of that run status.
+	RunStatus string
+}
+
+// IsZero reports whether the filter keeps every product.
+func (f ProductFilter) IsZero() bool {
+	return f == ProductFilter{}
+}
+
+// Validate checks the filter's values.
+func (f ProductFilter) Validate() error {
+	if f.Project != "" {
+		if err := ValidateProjectID("project", f.Project); err != nil {
+			return err
+		}
+	}
+	if f.RunStatus != "" {
+		if err := ValidateRunStatus("status", f.RunStatus); err != nil {
+			return err
+		}
+	}
+	if len(f.Query) > 200 {
+		return &FieldError{"q", ReasonTooLong, "is longer than 200 characters"}
+	}
+	return nil
+}
+
+// where adds the conditions SQL can check (name, query, project) to a query on products.
+func (f ProductFilter) where(q *gorm.DB) *gorm.DB {
+	if f.Name != "" {
+		q = q.Where("name = ?", f.Name)
+	}
+	if f.Project != "" {
+		q = q.Where("project_id = ?", f.Project)
+	}
+	if f.Query != "" {
+		pattern := likePattern(f.Query)
+		q = q.Where(`LOWER(name) LIKE ? ESCAPE '\' OR pk IN (SELECT ps.product_pk FROM product_stacks ps
+			JOIN stacks s ON s.pk = ps.stack_pk WHERE LOWER(s.name) LIKE ? ESCAPE '\')`, pattern, pattern)
+	}
+	return q
+}
+
+// keeps applies the conditions that need the rolled-up statuses.
+func (f ProductFilter) keeps(p ProductStatus) bool {
+	if f.Stable != nil && p.IsStable != *f.Stable {
+		return false
+	}
+	if f.RunStatus == "" {
+		return true
+	}
+	for _, layer := range p.StackDeps {
+		for _, s := range layer {
+			if s.Status == f.RunStatus {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// likePattern turns a search text into a LIKE pattern matching it anywhere, ignoring case.
+func likePattern(text string) string {
+	escaped := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(text))
+	return "%" + escaped + "%"
+}
+
+// GetProduct returns one product by name, in three SQL statements.
+func GetProduct(ctx context.Context, db *gorm.DB, name string) (ProductStatus, error) {
+	products, err := FindProducts(ctx, db, ProductFilter{Name: name})
+	if err != nil {
+		return ProductStatus{}, err
+	}
+	if len(products) == 0 {
+		return ProductStatus{}, &NotFoundError{Kind: "product", Name: name}
+	}
+	return products[0], nil
+}
+
+// StatusCount is how many stacks have one status.
+type StatusCount struct {
+	Status string
+	Count  int
+}
+
+// ProjectCount is a project and how many stacks it has.
+type ProjectCount struct {
+	ID     string
+	Stacks int
+}
+
+// Fleet summarises every stack: the projects with their stack counts (for the header) and the stacks by run
+// status and by lifecycle status (for the overview), each in the severity order of the statuses' lists.
+type Fleet struct {
+	Projects    []ProjectCount
+	Stacks      int
+	ByRun       []StatusCount
+	ByLifecycle []StatusCount
+}
+
+// runStatusSQL rolls a stack's services (joined as sv, grouped by stack) up into its run status, by the same rule
+// as StackRunStatus.
+const runStatusSQL = `CASE
+	WHEN COUNT(sv.pk) = 0 THEN 'NOT-RUNNING'
+	WHEN SUM(CASE WHEN sv.status = 'RUNNING' THEN 1 ELSE 0 END) = COUNT(sv.pk) THEN 'RUNNING'
+	WHEN SUM(CASE WHEN sv.status = 'FAULT' THEN 1 ELSE 0 END) > 0 THEN 'FAULT'
+	WHEN SUM(CASE WHEN sv.status = 'NOT-RUNNING' THEN 1 ELSE 0 END) = COUNT(sv.pk) THEN 'NOT-RUNNING'
+	ELSE 'PARTIALLY-RUNNING' END`
+
+// LoadFleet counts every project's stacks by status, in one SQL statement.
+func LoadFleet(ctx context.Context, db *gorm.DB) (Fleet, error) {
+	var rows []struct {
+		ProjectID string
+		Lifecycle *string
+		RunStatus *string
+		Stacks    int
+	}
+	err := db.WithContext(ctx).Raw(`SELECT p.id AS project_id, r.lifecycle, r.run_status, COUNT(r.pk) AS stacks
+		FROM projects p LEFT JOIN (
+			SELECT s.pk, s.project_id, s.status AS lifecycle, ` + runStatusSQL + ` AS run_status
+			FROM stacks s LEFT JOIN services sv ON sv.stack_pk = s.pk
+			GROUP BY s.pk, s.project_id, s.status
+		) r ON r.project_id = p.id
+		GROUP BY p.id, r.lifecycle, r.run_status
+		ORDER BY p.id`).Scan(&rows).Error
+	if err != nil {
+		return Fleet{}, fmt.Errorf("count stacks: %w", err)
+	}
+	fleet := Fleet{}
+	byRun := make(map[string]int)
+	byLifecycle := make(map[string]int)
+	for _, row := range rows {
+		if n := len(fleet.Projects); n == 0 || fleet.Projects[n-1].ID != row.ProjectID {
+			fleet.Projects = append(fleet.Projects, ProjectCount{ID: row.ProjectID})
+		}
+		if row.Lifecycle == nil || row.RunStatus == nil {
+			continue
+		}
+		fleet.Projects[len(fleet.Projects)-1].Stacks += row.Stacks
+		fleet.Stacks += row.Stacks
+		byRun[*row.RunStatus] += row.Stacks
+		byLifecycle[*row.Lifecycle] += row.Stacks
+	}
+	for _, status := range RunStatusesBySeverity() {
+		if byRun[status] > 0 {
+			fleet.ByRun = append(fleet.ByRun, StatusCount{status, byRun[status]})
+		}
+	}
+	for _, status := range LifecycleStatusesBySeverity() {
+		if byLifecycle[status] > 0 {
+			fleet.ByLifecycle = append(fleet.ByLifecycle, StatusCount{status, byLifecycle[status]})
+		}
+	}
+	return fleet, nil
+}
+
+// RunStatusesBySeverity lists the run statuses from the worst to the best.
+func RunStatusesBySeverity() []string {
+	return []string{RunFault, RunPartiallyRunning, RunNotRunning, RunRunning}
+}
+
+// LifecycleStatusesBySeverity lists the lifecycle statuses from the worst to the best: failures, work in
+// progress, then settled states.
+func LifecycleStatusesBySeverity() []string {
+	return []string{LifecycleDeploymentFailed, LifecycleRollbackFailed, LifecycleDeletionFailed,
+		LifecycleDeploymentInProgress, LifecycleRollbackInProgress, LifecycleDeletionInProgress,
+		LifecycleCreationComplete, LifecycleRollbackComplete, LifecycleDeploymentComplete}
+}
+
+// StackFilter narrows a project's stack list; its zero value keeps every stack.
+type StackFilter struct {
+	// Status keeps stacks whose lifecycle status or run status is this.
+	Status string
+	// Query keeps stacks whose name contains it, ignoring case.
+	Query string
+}
+
+// Validate checks the filter's values.
+func (f StackFilter) Validate() error {
+	if f.Status != "" && !slices.Contains(LifecycleStatuses(), f.Status) && !slices.Contains(RunStatuses(), f.Status) {
+		return &FieldError{"status", ReasonInvalid, fmt.Sprintf("%q is neither a lifecycle status (%s) nor a run status (%s)",
+			clip(f.Status), strings.Join(LifecycleStatuses(), ", "), strings.Join(RunStatuses(), ", "))}
+	}
+	if len(f.Query) > 200 {
+		return &FieldError{"q", ReasonTooLong, "is longer than 200 characters"}
+	}
+	return nil
+}
+
+// FindStacks returns the stacks of a project that match filter, newest first (the later created first among equal
+// times), each with its run status, in one SQL statement. An unknown project has no stacks.
+func FindStacks(ctx context.Context, db *gorm.DB, projectID string, filter StackFilter) (StackList, error) {
+	var rows []struct {
+		Stack
+		RunStatus string
+	}
+	query := db.WithContext(ctx).Table("(?) AS t", db.Raw(`SELECT s.*, `+runStatusSQL+` AS run_status
+		FROM stacks s LEFT JOIN services sv ON sv.stack_pk = s.pk
+		WHERE s.project_id = ?
+		GROUP BY s.pk`, projectID))
+	if filter.Status != "" {
+		query = query.Where("status = ? OR run_status = ?", filter.Status, filter.Status)
+	}
+	if filter.Query != "" {
+		query = query.Where(`LOWER(name) LIKE ? ESCAPE '\'`, likePattern(filter.Query))
+	}
+	if err := query.Order("create_time DESC, pk DESC").Scan(&rows).Error; err != nil {
+		return StackList{}, fmt.Errorf("list stacks of project %q: %w", projectID, err)
+	}
+	list := StackList{ProjectID: projectID, Stacks: make([]StackSummary, len(rows))}
+	for i, row := range rows {
+		list.Stacks[i] = newStackSummary(row.Stack)
+		list.Stacks[i].RunStatus = row.RunStatus
+	}
+	return list, nil
+}
+
+// StackProduct names a product that holds a stack, and the stack's layer in it (from 1).
+type StackProduct struct {
+	ProductName string `json:"product_name"`
+	Layer       int    `json:"layer"`
+}
+
+// BlastStack is a stack that waits on another through a product: it sits in a higher layer.
+type BlastStack struct {
+	ProductName string
+	Layer       int
+	StackName   string
+	Lifecycle   string
+}
+
+// StackDetail is one stack with its services and the products that hold it: the ListStacks fields, then
+// metadata, run_status, is_deployed, services and products.
+type StackDetail struct {
+	StackSummary
+	Metadata   json.RawMessage `json:"metadata"`
+	RunStatus  string          `json:"run_status"`
+	IsDeployed bool            `json:"is_deployed"`
+	Services   []ServiceStatus `json:"services"`
+	Products   []StackProduct  `json:"products"`
+	// BlastRadius lists the stacks in higher layers of the products that hold this one; pages show it.
+	BlastRadius []BlastStack `json:"-"`
+}
+
+// GetStack returns one stack of a project by name with its services, products and blast radius, in three SQL
+// statements.
+func GetStack(ctx context.Context, db *gorm.DB, projectID, name string) (StackDetail, error) {
+	db = db.WithContext(ctx)
+	var stacks []Stack
+	if err := db.Where("project_id = ? AND name = ?", projectID, name).Limit(1).Find(&stacks).Error; err != nil {
+		return StackDetail{}, fmt.Errorf("get stack %q: %w", name, err)
+	}
+	if len(stacks) == 0 {
+		return StackDetail{}, &NotFoundError{Kind: "stack", Name: name}
+	}
+	stack := stacks[0]
+	var services []Service
+	if err := db.Where("stack_pk = ?", stack.PK).Order("ordinal").Find(&services).Error; err != nil {
+		return StackDetail{}, fmt.Errorf("get services of stack %q: %w", name, err)
+	}
+	grouped, err := groupServices(services)
+	if err != nil {
+		return StackDetail{}, err
+	}
+	var placements []struct {
+		ProductName string
+		StackPK     int64
+		Layer       int
+		StackName   string
+		Lifecycle   string
+	}
+	err = db.Raw(`SELECT p.name AS product_name, other.stack_pk, other.layer, s.name AS stack_name, s.status AS lifecycle
+		FROM product_stacks mine
+		JOIN products p ON p.pk = mine.product_pk
+		JOIN product_stacks other ON other.product_pk = mine.product_pk AND other.layer >= mine.layer
+		JOIN stacks s ON s.pk = other.stack_pk
+		WHERE mine.stack_pk = ?
+		ORDER BY p.pk, other.layer, other.ordinal`, stack.PK).Scan(&placements).Error
+	if err != nil {
+		return StackDetail{}, fmt.Errorf("get products of stack %q: %w", name, err)
+	}
+	status := newStackStatus(stack.Name, stack.Status, stack.Metadata, grouped[stack.PK])
+	detail := StackDetail{
+		StackSummary: newStackSummary(stack),
+		Metadata:     status.Metadata,
+		RunStatus:    status.Status,
+		IsDeployed:   status.IsDeployed,
+		Services:     status.Services,
+		Products:     []StackProduct{},
+	}
+	detail.StackSummary.RunStatus = status.Status
+	ownLayer := make(map[string]int)
+	for _, pl := range placements {
+		if pl.StackPK == stack.PK {
+			ownLayer[pl.ProductName] = pl.Layer
+			detail.Products = append(detail.Products, StackProduct{ProductName: pl.ProductName, Layer: pl.Layer})
+			continue
+		}
+		if pl.Layer > ownLayer[pl.ProductName] {
+			detail.BlastRadius = append(detail.BlastRadius, BlastStack{pl.ProductName, pl.Layer, pl.StackName, pl.Lifecycle})
+		}
+	}
+	return detail, nil
+}

@@ -1,0 +1,264 @@
+// Stackboard's own script: theme toggle, keyboard shortcuts, the live indicator, "Copy curl", and keeping filter
+// URLs tidy. The pages work without it; it only adds comfort.
+(function () {
+  "use strict";
+
+  var root = document.documentElement;
+
+  // --- Theme: system, light or dark, remembered in localStorage. The <head> applies it before the first paint.
+  var themes = ["system", "light", "dark"];
+
+  function currentTheme() {
+    try {
+      return localStorage.getItem("stackboard-theme") || "system";
+    } catch (e) {
+      return "system";
+    }
+  }
+
+  function applyTheme(theme) {
+    if (theme === "light" || theme === "dark") {
+      root.setAttribute("data-theme", theme);
+    } else {
+      root.removeAttribute("data-theme");
+    }
+    var button = document.getElementById("theme-toggle");
+    if (button) {
+      button.setAttribute("data-theme-choice", theme);
+      button.querySelector(".theme-label").textContent = "Theme: " + theme;
+    }
+  }
+
+  function cycleTheme() {
+    var next = themes[(themes.indexOf(currentTheme()) + 1) % themes.length];
+    try {
+      localStorage.setItem("stackboard-theme", next);
+    } catch (e) {
+      // Private mode: the choice lasts for this page only.
+    }
+    applyTheme(next);
+  }
+
+  // --- Live indicator: live / reconnecting / updated N s ago.
+  var lastUpdate = null;
+  var lastVersion = null;
+  var liveState = "connecting";
+  var knownSources = new WeakSet();
+
+  function renderLive() {
+    var el = document.getElementById("live");
+    if (!el) {
+      return;
+    }
+    el.setAttribute("data-state", liveState);
+    var text = el.querySelector(".live-text");
+    if (liveState === "reconnecting") {
+      text.textContent = "Reconnecting…";
+    } else if (liveState === "connecting") {
+      text.textContent = "Connecting…";
+    } else if (lastUpdate === null) {
+      text.textContent = "Live";
+    } else {
+      var seconds = Math.max(0, Math.round((Date.now() - lastUpdate) / 1000));
+      text.textContent = "Live · updated " + ago(seconds) + " ago";
+    }
+  }
+
+  function ago(seconds) {
+    if (seconds < 60) {
+      return seconds + " s";
+    }
+    if (seconds < 3600) {
+      return Math.floor(seconds / 60) + " min";
+    }
+    return Math.floor(seconds / 3600) + " h";
+  }
+
+  function listen(source) {
+    if (knownSources.has(source)) {
+      return;
+    }
+    knownSources.add(source);
+    source.addEventListener("hello", function (event) {
+      // After a reconnect, anything missed while away is fetched again.
+      if (lastVersion !== null && event.data !== lastVersion) {
+        lastUpdate = Date.now();
+        htmx.trigger(document.body, "resync");
+      }
+      lastVersion = event.data;
+    });
+    source.addEventListener("changed", function (event) {
+      lastVersion = event.data;
+      lastUpdate = Date.now();
+      renderLive();
+    });
+  }
+
+  document.addEventListener("htmx:sseOpen", function (event) {
+    liveState = "live";
+    listen(event.detail.source);
+    renderLive();
+  });
+  document.addEventListener("htmx:sseError", function () {
+    liveState = "reconnecting";
+    renderLive();
+  });
+  setInterval(renderLive, 1000);
+
+  // --- Requests: leave empty filters out of the URL, so shared links stay short.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb !== "get") {
+      return;
+    }
+    var data = event.detail.formData;
+    Array.from(new Set(data.keys())).forEach(function (key) {
+      if (data.getAll(key).every(function (v) { return v === ""; })) {
+        data.delete(key);
+      }
+    });
+  });
+
+  // "View JSON" follows the current URL, which htmx changes as filters change.
+  function updateJSONLink() {
+    var link = document.getElementById("view-json");
+    if (!link) {
+      return;
+    }
+    var url = new URL(window.location.href);
+    url.searchParams.set("format", "json");
+    link.setAttribute("href", url.pathname + url.search);
+  }
+  document.addEventListener("htmx:pushedIntoHistory", updateJSONLink);
+  document.addEventListener("htmx:replacedInHistory", updateJSONLink);
+
+  // --- Copy curl: the command that fetches this page's JSON.
+  function curlCommand() {
+    var url = new URL(window.location.href);
+    url.searchParams.delete("format");
+    var command = "curl -s";
+    if (url.pathname.indexOf("/v1/") === 0) {
+      var id = window.crypto && crypto.randomUUID ? crypto.randomUUID() : "00000000-0000-4000-8000-000000000000";
+      command += " -H 'Client-Request-Id: " + id + "'";
+    }
+    return command + " -H 'Accept: application/json' '" + url.href + "'";
+  }
+
+  function copyCurl(button) {
+    var command = curlCommand();
+    var status = document.getElementById("copy-status");
+    function shown(text) {
+      if (status) {
+        status.textContent = text;
+        setTimeout(function () { status.textContent = ""; }, 4000);
+      }
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(command).then(
+        function () { shown("Copied"); },
+        function () { showCommand(command); }
+      );
+    } else {
+      showCommand(command);
+    }
+    button.blur();
+  }
+
+  function showCommand(command) {
+    var dialog = document.getElementById("curl-dialog");
+    if (!dialog) {
+      return;
+    }
+    var field = dialog.querySelector("textarea");
+    field.value = command;
+    dialog.showModal();
+    field.focus();
+    field.select();
+  }
+
+  // --- Keyboard: "/" search, "?" shortcuts, "g p" products, "g s" stacks.
+  var pendingG = false;
+  var pendingTimer = null;
+
+  function typing(target) {
+    var tag = target && target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+  }
+
+  function stacksURL() {
+    var project = document.body.getAttribute("data-project");
+    if (!project) {
+      var first = document.querySelector("#nav-projects a[data-project]");
+      project = first ? first.getAttribute("data-project") : "";
+    }
+    return project ? "/v1/" + encodeURIComponent(project) + "/stacks" : null;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) {
+      return;
+    }
+    var dialog = document.getElementById("shortcuts");
+    if (pendingG) {
+      pendingG = false;
+      clearTimeout(pendingTimer);
+      if (event.key === "p") {
+        event.preventDefault();
+        window.location.href = "/api/products";
+      } else if (event.key === "s") {
+        var url = stacksURL();
+        if (url) {
+          event.preventDefault();
+          window.location.href = url;
+        }
+      }
+      return;
+    }
+    if (event.key === "/") {
+      var search = document.querySelector("[data-search]") || document.getElementById("q");
+      if (search) {
+        event.preventDefault();
+        search.focus();
+        search.select();
+      }
+    } else if (event.key === "?") {
+      event.preventDefault();
+      if (dialog.open) {
+        dialog.close();
+      } else {
+        dialog.showModal();
+      }
+    } else if (event.key === "g") {
+      pendingG = true;
+      pendingTimer = setTimeout(function () { pendingG = false; }, 1200);
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest("[data-action]");
+    if (!target) {
+      return;
+    }
+    var action = target.getAttribute("data-action");
+    if (action === "theme") {
+      cycleTheme();
+    } else if (action === "shortcuts") {
+      document.getElementById("shortcuts").showModal();
+    } else if (action === "copy-curl") {
+      event.preventDefault();
+      copyCurl(target);
+    } else if (action === "close-dialog") {
+      target.closest("dialog").close();
+    }
+  });
+
+  function ready() {
+    applyTheme(currentTheme());
+    updateJSONLink();
+    renderLive();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
+  }
+})();
