@@ -58,13 +58,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "serve":
 		addr := flags.String("addr", "127.0.0.1:8080", "address to listen on")
 		demo := flags.Bool("demo", false, "load the demo data set when the database is empty")
+		tokens := flags.String("tokens", "", "YAML file of API tokens; with it every write needs a write token")
+		authReads := flags.Bool("auth-reads", false, "with --tokens, reads need a token too (browsers sign in)")
+		insecureOpen := flags.Bool("insecure-open", false, "serve a non-loopback address without --tokens")
+		writeRate := flags.Float64("write-rate", 1000, "writes a second each client may make (0: no limit)")
+		writeBurst := flags.Int("write-burst", 2000, "writes a client may make at once above --write-rate")
 		if err := parseFlags(flags, args, getenv); err != nil {
 			return err
 		}
 		if flags.NArg() > 0 {
 			return fmt.Errorf("serve takes no arguments, got %q", flags.Args())
 		}
-		return serve(ctx, *db, *addr, *demo, stderr)
+		opts := web.Options{AuthReads: *authReads, WriteRate: *writeRate, WriteBurst: *writeBurst}
+		if *tokens != "" {
+			loaded, err := web.LoadTokens(*tokens)
+			if err != nil {
+				return err
+			}
+			opts.Tokens = loaded
+		} else if *authReads {
+			return errors.New("--auth-reads needs --tokens")
+		}
+		if err := web.CheckListenAddress(*addr, *tokens != "", *insecureOpen); err != nil {
+			return err
+		}
+		return serve(ctx, *db, *addr, *demo, opts, stderr)
 	case "import":
 		if err := parseFlags(flags, args, getenv); err != nil {
 			return err
@@ -110,8 +128,11 @@ func parseFlags(flags *flag.FlagSet, args []string, getenv func(string) string) 
 	return err
 }
 
-func serve(ctx context.Context, dsn, addr string, demo bool, stderr io.Writer) error {
+func serve(ctx context.Context, dsn, addr string, demo bool, opts web.Options, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if opts.Tokens == nil {
+		log.Warn("no --tokens: anyone who reaches " + addr + " can change data")
+	}
 	db, err := models.Open(ctx, dsn)
 	if err != nil {
 		return err
@@ -126,7 +147,7 @@ func serve(ctx context.Context, dsn, addr string, demo bool, stderr io.Writer) e
 			log.Info("loaded the demo data set", "db", redact(dsn))
 		}
 	}
-	server := web.NewServer(db, log)
+	server := web.NewServer(db, log, opts)
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	watching := make(chan error, 1)

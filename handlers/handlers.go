@@ -29,6 +29,8 @@ type Error struct {
 	Code string
 	// Message is shown to the client.
 	Message string
+	// Detail, when set, adds to a fixed Message (such as spock's "Invalid ProductArgs") what exactly was wrong.
+	Detail string
 	// Err is the cause; it is logged, never shown.
 	Err error
 }

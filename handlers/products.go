@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/gorilla/mux"
 	"gorm.io/gorm"
@@ -13,10 +14,11 @@ import (
 	"stackboard/views"
 )
 
-// Products serves the product overview and each product's page.
+// Products serves the product overview, each product's page, and the product writes.
 type Products struct {
-	DB  *gorm.DB
-	Out Responder
+	DB     *gorm.DB
+	Out    Responder
+	Writes Writes
 }
 
 // List answers GET /api/products: every product (or those the filters keep) with its layers, stacks and
@@ -65,14 +67,20 @@ func (h Products) Get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	timeline, err := models.ProductTimeline(r.Context(), h.DB, product.ProductName, models.TimelineLength)
+	if err != nil {
+		return err
+	}
 	page := views.ProductPage{
 		Meta: views.Meta{
 			Title: product.ProductName, Nav: views.NavProducts, URL: r.URL.RequestURI(),
 			Topics: []string{models.ProductTopic(product.ProductName)}, Project: product.ProjectID, Fleet: fleet,
 		},
-		Product: product,
-		Layers:  models.ProductLayers(product),
-		Why:     models.WhyUnstable(product),
+		Product:  product,
+		Layers:   models.ProductLayers(product),
+		Why:      models.WhyUnstable(product),
+		Timeline: timeline,
+		Now:      time.Now(),
 	}
 	return h.Out.Respond(w, r, View{
 		Data:    product,
@@ -96,4 +104,128 @@ func productFilterFrom(query url.Values) (models.ProductFilter, error) {
 		filter.Stable = &stable
 	}
 	return filter, filter.Validate()
+}
+
+// productBody is the body of POST /api/products and PUT /api/products/{product_name}: spock's create-product
+// arguments, stacks referenced by name.
+type productBody struct {
+	ProductName string                `json:"product_name"`
+	ProjectID   string                `json:"project_id"`
+	StackDeps   [][]productStackInput `json:"stack_deps"`
+}
+
+type productStackInput struct {
+	StackName string `json:"stack_name"`
+}
+
+// invalidProductArgs is spock's answer to a product it cannot accept; Detail says which field and why.
+func invalidProductArgs(err error) error {
+	return &Error{Status: http.StatusBadRequest, Message: "Invalid ProductArgs", Detail: err.Error(), Err: err}
+}
+
+// Create answers POST /api/products: 201 with the new product; invalid arguments are a 400 "Invalid ProductArgs",
+// an existing name a 409.
+func (h Products) Create(w http.ResponseWriter, r *http.Request) error {
+	return h.save(w, r, "", true)
+}
+
+// Replace answers PUT /api/products/{product_name}: it replaces the product's layers (and project, when given)
+// and answers 200 with the product.
+func (h Products) Replace(w http.ResponseWriter, r *http.Request) error {
+	return h.save(w, r, mux.Vars(r)["product_name"], false)
+}
+
+func (h Products) save(w http.ResponseWriter, r *http.Request, name string, create bool) error {
+	access := AccessFrom(r.Context())
+	if err := access.RequireToken(true); err != nil {
+		return err
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	var input productBody
+	if err := decodeJSON(body, &input); err != nil {
+		return invalidProductArgs(err)
+	}
+	if create {
+		name = input.ProductName
+	} else if input.ProductName != "" && input.ProductName != name {
+		return invalidProductArgs(&models.FieldError{Field: "product_name", Reason: models.ReasonInvalid, Problem: strconv.Quote(input.ProductName) + " differs from the name in the URL"})
+	}
+	layers := make([][]string, len(input.StackDeps))
+	for i, layer := range input.StackDeps {
+		layers[i] = make([]string, len(layer))
+		for j, s := range layer {
+			layers[i][j] = s.StackName
+		}
+	}
+	status := http.StatusOK
+	if create {
+		status = http.StatusCreated
+	}
+	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (int, any, error) {
+		spec := models.ProductSpec{Name: name, ProjectID: input.ProjectID, Layers: layers}
+		projectID, err := models.ProductProject(r.Context(), tx, spec)
+		if err != nil {
+			return 0, nil, productError(err)
+		}
+		if err := access.Check(projectID, true); err != nil {
+			return 0, nil, err
+		}
+		spec.ProjectID = projectID
+		if err := models.SaveProduct(r.Context(), tx, spec, create); err != nil {
+			return 0, nil, productError(err)
+		}
+		product, err := models.GetProduct(r.Context(), tx, name)
+		if err != nil {
+			return 0, nil, err
+		}
+		w.Header().Set("Location", views.ProductURL(name))
+		return status, product, nil
+	})
+}
+
+// productError turns a model's refusal into spock's answers: unknown product 404, taken name 409, anything
+// invalid 400 "Invalid ProductArgs".
+func productError(err error) error {
+	var (
+		fieldErr    *models.FieldError
+		notFoundErr *models.NotFoundError
+		conflictErr *models.ConflictError
+	)
+	switch {
+	case errors.As(err, &notFoundErr):
+		return &Error{Status: http.StatusNotFound, Message: "Product Not Found", Err: err}
+	case errors.As(err, &conflictErr):
+		return &Error{Status: http.StatusConflict, Message: "Product Already Exists", Err: err}
+	case errors.As(err, &fieldErr):
+		return invalidProductArgs(err)
+	}
+	return err
+}
+
+// Delete answers DELETE /api/products/{product_name}: 204; its stacks stay.
+func (h Products) Delete(w http.ResponseWriter, r *http.Request) error {
+	name := mux.Vars(r)["product_name"]
+	access := AccessFrom(r.Context())
+	return h.Writes.Do(w, r, nil, func(tx *gorm.DB) (int, any, error) {
+		product, err := models.GetProduct(r.Context(), tx, name)
+		if err != nil {
+			return 0, nil, productError(err)
+		}
+		if err := access.Check(product.ProjectID, true); err != nil {
+			return 0, nil, err
+		}
+		return http.StatusNoContent, nil, productError(models.DeleteProduct(r.Context(), tx, name))
+	})
+}
+
+// Names answers GET /api/products/names: every product's name in creation order.
+func (h Products) Names(w http.ResponseWriter, r *http.Request) error {
+	names, err := models.ProductNames(r.Context(), h.DB, AccessFrom(r.Context()).VisibleProjects())
+	if err != nil {
+		return err
+	}
+	return h.Out.Respond(w, r, View{Data: names})
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -11,10 +12,11 @@ import (
 	"stackboard/views"
 )
 
-// Stacks serves a project's stack list and each stack's page.
+// Stacks serves a project's stack list, each stack's page, and the writes deploy tools report stacks with.
 type Stacks struct {
-	DB  *gorm.DB
-	Out Responder
+	DB     *gorm.DB
+	Out    Responder
+	Writes Writes
 }
 
 // List answers GET /v1/{project_id}/stacks: the project's stacks (or those the filters keep), newest first.
@@ -76,4 +78,90 @@ func (h Stacks) Get(w http.ResponseWriter, r *http.Request) error {
 		Page:    views.StackDetailPage(page),
 		Partial: views.StackDetailPartial(page),
 	})
+}
+
+// createStackBody is the body of POST /v1/{project_id}/stacks.
+type createStackBody struct {
+	StackName   string `json:"stack_name"`
+	Description string `json:"description"`
+}
+
+// createStackResponse is the answer to POST /v1/{project_id}/stacks.
+type createStackResponse struct {
+	StackID string `json:"stack_id"`
+}
+
+// Create answers POST /v1/{project_id}/stacks: it creates an empty stack and answers 201 with its stack_id; a
+// stack of that name in the project is a 409.
+func (h Stacks) Create(w http.ResponseWriter, r *http.Request) error {
+	projectID := mux.Vars(r)["project_id"]
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	var input createStackBody
+	if err := decodeJSON(body, &input); err != nil {
+		return err
+	}
+	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (int, any, error) {
+		stack, err := models.CreateStack(r.Context(), tx, projectID, input.StackName, input.Description)
+		if err != nil {
+			return 0, nil, err
+		}
+		w.Header().Set("Location", views.StackURL(projectID, stack.Name))
+		return http.StatusCreated, createStackResponse{StackID: stack.StackID}, nil
+	})
+}
+
+// updateStackBody is the body of PATCH /v1/{project_id}/stacks/{stack_name}.
+type updateStackBody struct {
+	StackID       *string `json:"stack_id"`
+	Description   *string `json:"description"`
+	Status        *string `json:"status"`
+	StatusMessage *string `json:"status_message"`
+}
+
+// Update answers PATCH /v1/{project_id}/stacks/{stack_name}: it changes the description, or (our extension) reports
+// a lifecycle status and its message; 204.
+func (h Stacks) Update(w http.ResponseWriter, r *http.Request) error {
+	vars := mux.Vars(r)
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	var input updateStackBody
+	if err := decodeJSON(body, &input); err != nil {
+		return err
+	}
+	patch := models.StackPatch(input)
+	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (int, any, error) {
+		return http.StatusNoContent, nil, models.UpdateStack(r.Context(), tx, vars["project_id"], vars["stack_name"], patch)
+	})
+}
+
+// Delete answers DELETE /v1/{project_id}/stacks/{stack_name}[?stack_id=]: 204, or 403 while the stack is in
+// progress or in a product.
+func (h Stacks) Delete(w http.ResponseWriter, r *http.Request) error {
+	vars := mux.Vars(r)
+	var stackID *string
+	if r.URL.Query().Has("stack_id") {
+		id := r.URL.Query().Get("stack_id")
+		stackID = &id
+	}
+	return h.Writes.Do(w, r, nil, func(tx *gorm.DB) (int, any, error) {
+		return http.StatusNoContent, nil, models.DeleteStack(r.Context(), tx, vars["project_id"], vars["stack_name"], stackID)
+	})
+}
+
+// Metadata answers GET /v1/{project_id}/stacks/{stack_name}/metadata.
+func (h Stacks) Metadata(w http.ResponseWriter, r *http.Request) error {
+	vars := mux.Vars(r)
+	metadata, err := models.GetStackMetadata(r.Context(), h.DB, vars["project_id"], vars["stack_name"])
+	if err != nil {
+		return err
+	}
+	if id := r.URL.Query().Get("stack_id"); id != "" && id != metadata.StackID {
+		return &models.FieldError{Field: "stack_id", Reason: models.ReasonInvalid, Problem: strconv.Quote(id) + " is not the id of stack " + strconv.Quote(metadata.StackName)}
+	}
+	return h.Out.Respond(w, r, View{Data: metadata})
 }

@@ -135,6 +135,9 @@ func (w *Watcher) Run(ctx context.Context, notify func(ChangeSet)) error {
 			if err := w.db.WithContext(ctx).Where("changed_at < ?", Now().Add(-changeRetention)).Delete(&Change{}).Error; err != nil && ctx.Err() == nil {
 				w.log.Warn("watch: trim the change feed", "error", err)
 			}
+			if err := forgetOldRequests(ctx, w.db); err != nil && ctx.Err() == nil {
+				w.log.Warn("watch: forget old requests", "error", err)
+			}
 		}
 	}
 }

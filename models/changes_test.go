@@ -32,7 +32,7 @@ projects:
       - name: memcached
         status: DEPLOYMENT_IN_PROGRESS
 `)
-	memcached := findStack(t, writer, "ba2b9930c977f71edaeaa3a5e96a8ff1", "memcached")
+	memcached := findTestStack(t, writer, "ba2b9930c977f71edaeaa3a5e96a8ff1", "memcached")
 	select {
 	case set := <-sets:
 		if !slices.Equal(set.Projects, []string{"ba2b9930c977f71edaeaa3a5e96a8ff1"}) || !slices.Equal(set.StackIDs, []string{memcached.StackID}) {

@@ -78,7 +78,7 @@ projects:
 		t.Errorf("rows = %+v, want %+v", got, want)
 	}
 	for w := range writers {
-		stack := findStack(t, db, "shared", fmt.Sprintf("writer%d", w))
+		stack := findTestStack(t, db, "shared", fmt.Sprintf("writer%d", w))
 		last := importsEach - 1
 		if want := fmt.Sprintf("update %d", last); stack.Description != want {
 			t.Errorf("writer%d: description %q, want %q", w, stack.Description, want)
@@ -87,7 +87,7 @@ projects:
 			t.Errorf("writer%d: status %s, want %s", w, stack.Status, want)
 		}
 		for i := range importsEach {
-			findStack(t, db, "shared", fmt.Sprintf("writer%d-import%d", w, i))
+			findTestStack(t, db, "shared", fmt.Sprintf("writer%d-import%d", w, i))
 		}
 	}
 }

@@ -262,10 +262,12 @@ type StackDetail struct {
 	Products   []StackProduct  `json:"products"`
 	// BlastRadius lists the stacks in higher layers of the products that hold this one; pages show it.
 	BlastRadius []BlastStack `json:"-"`
+	// Events are the newest events of the stack, for the page's timeline.
+	Events []EventView `json:"-"`
 }
 
-// GetStack returns one stack of a project by name with its services, products and blast radius, in three SQL
-// statements.
+// GetStack returns one stack of a project by name with its services, products, blast radius and newest events,
+// in four SQL statements.
 func GetStack(ctx context.Context, db *gorm.DB, projectID, name string) (StackDetail, error) {
 	db = db.WithContext(ctx)
 	var stacks []Stack
@@ -301,6 +303,10 @@ func GetStack(ctx context.Context, db *gorm.DB, projectID, name string) (StackDe
 	if err != nil {
 		return StackDetail{}, fmt.Errorf("get products of stack %q: %w", name, err)
 	}
+	events, err := recentEvents(db, []int64{stack.PK}, TimelineLength)
+	if err != nil {
+		return StackDetail{}, err
+	}
 	status := newStackStatus(stack.Name, stack.Status, stack.Metadata, grouped[stack.PK])
 	detail := StackDetail{
 		StackSummary: newStackSummary(stack),
@@ -309,6 +315,7 @@ func GetStack(ctx context.Context, db *gorm.DB, projectID, name string) (StackDe
 		IsDeployed:   status.IsDeployed,
 		Services:     status.Services,
 		Products:     []StackProduct{},
+		Events:       events,
 	}
 	detail.StackSummary.RunStatus = status.Status
 	ownLayer := make(map[string]int)

@@ -287,7 +287,7 @@ func (im importer) stack(projectID string, s ManifestStack) error {
 	if s.Metadata.Kind != 0 {
 		row.Metadata, _ = metadataJSON("metadata", &s.Metadata)
 	}
-	services, servicesChanged, err := im.services(row.PK, isNew, s.Services)
+	services, currentServices, servicesChanged, err := im.services(row.PK, isNew, s.Services)
 	if err != nil {
 		return err
 	}
@@ -334,25 +334,29 @@ func (im importer) stack(projectID string, s ManifestStack) error {
 		im.report.StacksUpdated++
 	}
 	if servicesChanged {
-		if err := im.tx.Where("stack_pk = ?", row.PK).Delete(&Service{}).Error; err != nil {
+		if err := replaceServices(im.tx, row.PK, services); err != nil {
 			return err
 		}
-		for i := range services {
-			services[i].StackPK = row.PK
-		}
-		if len(services) > 0 {
-			if err := im.tx.Create(&services).Error; err != nil {
-				return err
-			}
-		}
+	}
+	var previous *Stack
+	if !isNew {
+		previous = &before
+	}
+	events := stackEvents(previous, row)
+	if servicesChanged {
+		events = append(events, serviceEvents(row, currentServices, services, row.UpdateTime)...)
+	}
+	if err := recordEvents(im.tx, events); err != nil {
+		return err
 	}
 	return recordChanges(im.tx, Change{ProjectID: row.ProjectID, StackID: row.StackID})
 }
 
-// services returns the rows a manifest's service list stands for, and whether they differ from the stack's.
-func (im importer) services(stackPK int64, isNew bool, listed *[]ManifestService) ([]Service, bool, error) {
+// services returns the rows a manifest's service list stands for, the stack's current ones, and whether they
+// differ.
+func (im importer) services(stackPK int64, isNew bool, listed *[]ManifestService) ([]Service, []Service, bool, error) {
 	if listed == nil {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	wanted := make([]Service, len(*listed))
 	for i, s := range *listed {
@@ -362,7 +366,7 @@ func (im importer) services(stackPK int64, isNew bool, listed *[]ManifestService
 		}
 		encoded, err := json.Marshal(domains)
 		if err != nil {
-			return nil, false, err
+			return nil, nil, false, err
 		}
 		tag := s.Image.Tag
 		if tag == "" {
@@ -371,17 +375,17 @@ func (im importer) services(stackPK int64, isNew bool, listed *[]ManifestService
 		wanted[i] = Service{Name: s.Name, Ordinal: i, State: s.State, Status: s.Status, Domains: string(encoded), ImageName: s.Image.Name, ImageTag: tag}
 	}
 	if isNew {
-		return wanted, len(wanted) > 0, nil
+		return wanted, nil, len(wanted) > 0, nil
 	}
 	var current []Service
 	if err := im.tx.Where("stack_pk = ?", stackPK).Order("ordinal").Find(&current).Error; err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	same := slices.EqualFunc(current, wanted, func(a, b Service) bool {
 		a.PK, a.StackPK, b.PK, b.StackPK = 0, 0, 0, 0
 		return a == b
 	})
-	return wanted, !same, nil
+	return wanted, current, !same, nil
 }
 
 func (im importer) product(file, entry string, p ManifestProduct, files []ManifestFile) error {
@@ -402,86 +406,18 @@ func (im importer) product(file, entry string, p ManifestProduct, files []Manife
 			return fail(&FieldError{"project", ReasonMissing, fmt.Sprintf("is required when the manifests and the database hold %d projects (%s)", len(projects), strings.Join(projects, ", "))})
 		}
 		projectID = projects[0]
-	} else {
-		var count int64
-		if err := im.tx.Model(&Project{}).Where("id = ?", projectID).Count(&count).Error; err != nil {
-			return fail(err)
-		}
-		if count == 0 {
-			return fail(&FieldError{"project", ReasonInvalid, fmt.Sprintf("project %q does not exist", projectID)})
-		}
-	}
-
-	var stacks []Stack
-	if err := im.tx.Select("pk", "name", "stack_id").Where("project_id = ?", projectID).Find(&stacks).Error; err != nil {
+	} else if err := requireProject(im.tx, "project", projectID); err != nil {
 		return fail(err)
 	}
-	stackPKs := make(map[string]int64, len(stacks))
-	stackIDs := make(map[int64]string, len(stacks))
-	for _, s := range stacks {
-		stackPKs[s.Name] = s.PK
-		stackIDs[s.PK] = s.StackID
-	}
-	// The change touches the product and every stack it held or holds: their pages show the product.
-	changes := []Change{{ProjectID: projectID, ProductName: p.Name}}
-	err := ValidateLayers("layers", p.Layers, func(name string) bool { _, ok := stackPKs[name]; return ok })
+	outcome, err := applyProduct(im.tx, p.Name, projectID, "layers", p.Layers, im.now)
 	if err != nil {
-		var fe *FieldError
-		if errors.As(err, &fe) && strings.Contains(fe.Problem, "does not exist") {
-			fe.Problem = strings.Replace(fe.Problem, "the product's project", fmt.Sprintf("project %q", projectID), 1)
-		}
 		return fail(err)
 	}
-	var wanted []ProductStack
-	for layer, names := range p.Layers {
-		for ordinal, name := range names {
-			wanted = append(wanted, ProductStack{StackPK: stackPKs[name], Layer: layer + 1, Ordinal: ordinal})
-		}
-	}
-
-	var existing []Product
-	if err := im.tx.Where("name = ?", p.Name).Limit(1).Find(&existing).Error; err != nil {
-		return fail(err)
-	}
-	var product Product
-	if len(existing) == 0 {
-		product = Product{Name: p.Name, ProjectID: projectID, CreatedAt: im.now}
-		if err := im.tx.Create(&product).Error; err != nil {
-			return fail(err)
-		}
+	switch outcome {
+	case productCreated:
 		im.report.ProductsCreated++
-	} else {
-		product = existing[0]
-		var current []ProductStack
-		if err := im.tx.Where("product_pk = ?", product.PK).Order("layer, ordinal").Find(&current).Error; err != nil {
-			return fail(err)
-		}
-		for i := range current {
-			current[i].ProductPK = 0
-		}
-		if product.ProjectID == projectID && slices.Equal(current, wanted) {
-			return nil
-		}
-		for _, ps := range current {
-			changes = append(changes, Change{StackID: stackIDs[ps.StackPK]})
-		}
-		if err := im.tx.Model(&product).Update("project_id", projectID).Error; err != nil {
-			return fail(err)
-		}
-		if err := im.tx.Where("product_pk = ?", product.PK).Delete(&ProductStack{}).Error; err != nil {
-			return fail(err)
-		}
+	case productUpdated:
 		im.report.ProductsUpdated++
-	}
-	for i := range wanted {
-		wanted[i].ProductPK = product.PK
-		changes = append(changes, Change{StackID: stackIDs[wanted[i].StackPK]})
-	}
-	if err := im.tx.Create(&wanted).Error; err != nil {
-		return fail(err)
-	}
-	if err := recordChanges(im.tx, changes...); err != nil {
-		return fail(err)
 	}
 	return nil
 }

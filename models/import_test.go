@@ -604,14 +604,14 @@ func TestImportJSONEqualsYAML(t *testing.T) {
 	}
 
 	// What both imports stored, field by field.
-	web := findStack(t, fromJSON, "shop", "web")
+	web := findTestStack(t, fromJSON, "shop", "web")
 	if got, want := web.CreateTime.UTC().Format(TimeLayout), "2023-06-07T07:00:00Z"; got != want {
 		t.Errorf("create_time = %s, want %s (stored in UTC)", got, want)
 	}
 	if web.StatusMessage != "rollback failed: image not found" || web.Status != LifecycleRollbackFailed {
 		t.Errorf("web: status %s %q", web.Status, web.StatusMessage)
 	}
-	db := findStack(t, fromJSON, "shop", "db")
+	db := findTestStack(t, fromJSON, "shop", "db")
 	if want := `{"owner":"dba","tier":1,"backup":{"every":"1h","keep":["daily","weekly"]},"ha":true,"ratio":0.5,"note":null}`; db.Metadata != want {
 		t.Errorf("metadata = %s, want %s", db.Metadata, want)
 	}
@@ -813,12 +813,12 @@ projects:
         create_time: 2023-05-17T07:34:22Z
         update_time: 2023-05-17T07:35:00Z
 `)
-	before := findStack(t, db, "shop", "web")
+	before := findTestStack(t, db, "shop", "web")
 
 	start := Now()
 	report := mustImport(t, db, "projects: [{id: shop, stacks: [{name: web, status: DEPLOYMENT_COMPLETE}]}]")
 	end := Now()
-	after := findStack(t, db, "shop", "web")
+	after := findTestStack(t, db, "shop", "web")
 
 	if report != (ImportReport{StacksUpdated: 1}) {
 		t.Errorf("report = %+v, want one stack updated", report)
@@ -847,7 +847,7 @@ func TestImportUpdateTimeFromTheManifestWins(t *testing.T) {
 	db := openTestDB(t)
 	mustImport(t, db, "projects: [{id: shop, stacks: [{name: web, create_time: 2023-05-17T07:34:22Z}]}]")
 	mustImport(t, db, "projects: [{id: shop, stacks: [{name: web, status: DEPLOYMENT_COMPLETE, update_time: 2023-05-18T00:00:00Z}]}]")
-	web := findStack(t, db, "shop", "web")
+	web := findTestStack(t, db, "shop", "web")
 	if got := web.UpdateTime.UTC().Format(TimeLayout); got != "2023-05-18T00:00:00Z" {
 		t.Errorf("update_time = %s, want the manifest's 2023-05-18T00:00:00Z", got)
 	}
@@ -858,7 +858,7 @@ func TestImportNewStackDefaults(t *testing.T) {
 	start := Now()
 	mustImport(t, db, "projects: [{id: shop, stacks: [{name: web}]}]")
 	end := Now()
-	web := findStack(t, db, "shop", "web")
+	web := findTestStack(t, db, "shop", "web")
 	if err := ValidateStackID("stack_id", web.StackID); err != nil {
 		t.Errorf("made stack_id: %v", err)
 	}
@@ -876,7 +876,7 @@ func TestImportNewStackDefaults(t *testing.T) {
 	}
 
 	mustImport(t, db, "projects: [{id: shop, stacks: [{name: api, id: e830c288-ee34-48c0-ba6b-a0e6f6b48d3e}]}]")
-	if got := findStack(t, db, "shop", "api").StackID; got != "e830c288-ee34-48c0-ba6b-a0e6f6b48d3e" {
+	if got := findTestStack(t, db, "shop", "api").StackID; got != "e830c288-ee34-48c0-ba6b-a0e6f6b48d3e" {
 		t.Errorf("stack_id = %s, want the manifest's", got)
 	}
 }
@@ -897,15 +897,15 @@ projects:
   - id: blog
     stacks: [{name: posts}]
 `)
-	dbBefore, postsBefore := findStack(t, db, "shop", "db"), findStack(t, db, "blog", "posts")
+	dbBefore, postsBefore := findTestStack(t, db, "shop", "db"), findTestStack(t, db, "blog", "posts")
 	mustImport(t, db, "projects: [{id: shop, stacks: [{name: web, status: DEPLOYMENT_COMPLETE, services: []}]}]")
-	if got := findStack(t, db, "shop", "db"); got != dbBefore {
+	if got := findTestStack(t, db, "shop", "db"); got != dbBefore {
 		t.Errorf("unmentioned stack changed:\n%+v\nwant\n%+v", got, dbBefore)
 	}
 	if got := serviceNames(t, db, dbBefore); !slices.Equal(got, []string{"postgres"}) {
 		t.Errorf("services of the unmentioned stack = %v", got)
 	}
-	if got := findStack(t, db, "blog", "posts"); got != postsBefore {
+	if got := findTestStack(t, db, "blog", "posts"); got != postsBefore {
 		t.Errorf("stack of an unmentioned project changed:\n%+v\nwant\n%+v", got, postsBefore)
 	}
 }
@@ -956,9 +956,9 @@ projects:
 		t.Run(tt.name, func(t *testing.T) {
 			db := openTestDB(t)
 			mustImport(t, db, seed)
-			before := findStack(t, db, "shop", "web")
+			before := findTestStack(t, db, "shop", "web")
 			report := mustImport(t, db, tt.manifest)
-			after := findStack(t, db, "shop", "web")
+			after := findTestStack(t, db, "shop", "web")
 			if got := serviceNames(t, db, after); !slices.Equal(got, tt.want) {
 				t.Errorf("services = %v, want %v", got, tt.want)
 			}
@@ -978,12 +978,12 @@ func TestImportStatusMessage(t *testing.T) {
 
 	// Mentioning the stack without a new status keeps the message.
 	mustImport(t, db, "projects: [{id: shop, stacks: [{name: web, description: front}]}]")
-	if got := findStack(t, db, "shop", "web").StatusMessage; got != "image pull failed" {
+	if got := findTestStack(t, db, "shop", "web").StatusMessage; got != "image pull failed" {
 		t.Errorf("status_message = %q after an unrelated change, want it kept", got)
 	}
 	// A new status without a message clears the old status's message.
 	mustImport(t, db, "projects: [{id: shop, stacks: [{name: web, status: DEPLOYMENT_COMPLETE}]}]")
-	if got := findStack(t, db, "shop", "web").StatusMessage; got != "" {
+	if got := findTestStack(t, db, "shop", "web").StatusMessage; got != "" {
 		t.Errorf("status_message = %q after the status changed, want it cleared", got)
 	}
 }
@@ -994,7 +994,7 @@ func TestImportStackNamesAreCaseSensitive(t *testing.T) {
 	if got := countRows(t, db).Stacks; got != 3 {
 		t.Errorf("stacks = %d, want 3 distinct stacks", got)
 	}
-	if a, b := findStack(t, db, "shop", "web"), findStack(t, db, "shop", "Web"); a.StackID == b.StackID {
+	if a, b := findTestStack(t, db, "shop", "web"), findTestStack(t, db, "shop", "Web"); a.StackID == b.StackID {
 		t.Errorf("web and Web share the stack id %s", a.StackID)
 	}
 }
@@ -1014,7 +1014,7 @@ func TestImportMetadataKeepsKeyOrder(t *testing.T) {
 		t.Run(tt.yaml, func(t *testing.T) {
 			db := openTestDB(t)
 			mustImport(t, db, "projects: [{id: shop, stacks: [{name: web, metadata: "+tt.yaml+"}]}]")
-			if got := findStack(t, db, "shop", "web").Metadata; got != tt.want {
+			if got := findTestStack(t, db, "shop", "web").Metadata; got != tt.want {
 				t.Errorf("stored metadata = %s, want %s", got, tt.want)
 			}
 			// And the order survives the export → import round trip.
@@ -1026,7 +1026,7 @@ func TestImportMetadataKeepsKeyOrder(t *testing.T) {
 			if _, err := Import(context.Background(), other, file); err != nil {
 				t.Fatal(err)
 			}
-			if got := findStack(t, other, "shop", "web").Metadata; got != tt.want {
+			if got := findTestStack(t, other, "shop", "web").Metadata; got != tt.want {
 				t.Errorf("metadata after a round trip = %s, want %s", got, tt.want)
 			}
 		})
@@ -1037,11 +1037,11 @@ func TestImportMetadataNullClearsIt(t *testing.T) {
 	db := openTestDB(t)
 	mustImport(t, db, "projects: [{id: shop, stacks: [{name: web, metadata: {owner: me}}]}]")
 	mustImport(t, db, "projects: [{id: shop, stacks: [{name: web}]}]")
-	if got := findStack(t, db, "shop", "web").Metadata; got != `{"owner":"me"}` {
+	if got := findTestStack(t, db, "shop", "web").Metadata; got != `{"owner":"me"}` {
 		t.Errorf("metadata = %q after a manifest without metadata, want it kept", got)
 	}
 	mustImport(t, db, "projects: [{id: shop, stacks: [{name: web, metadata: null}]}]")
-	if got := findStack(t, db, "shop", "web").Metadata; got != "" {
+	if got := findTestStack(t, db, "shop", "web").Metadata; got != "" {
 		t.Errorf("metadata = %q after metadata: null, want it cleared", got)
 	}
 }

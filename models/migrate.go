@@ -89,6 +89,22 @@ func migrations() []migration {
 			)`,
 			`CREATE INDEX changes_changed_at ON changes (changed_at)`,
 		}},
+		{3, "event durations and replayable writes", []string{
+			`ALTER TABLE stack_events ADD COLUMN elapsed_seconds BIGINT NOT NULL DEFAULT 0`,
+			`CREATE TABLE requests (
+				pk {{pk}},
+				principal VARCHAR(128) NOT NULL DEFAULT '',
+				client_request_id VARCHAR(128) NOT NULL,
+				method VARCHAR(8) NOT NULL,
+				path TEXT NOT NULL,
+				body_sha256 VARCHAR(64) NOT NULL,
+				status INTEGER NOT NULL,
+				response TEXT NOT NULL,
+				created_at {{time}} NOT NULL,
+				UNIQUE (principal, client_request_id)
+			)`,
+			`CREATE INDEX requests_created_at ON requests (created_at)`,
+		}},
 	}
 }
 

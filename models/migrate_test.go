@@ -94,12 +94,12 @@ func TestOpenSameFileTwice(t *testing.T) {
 	if got := schemaVersions(t, second); len(got) != SchemaVersion() {
 		t.Errorf("second open: schema_migrations = %v", got)
 	}
-	if got := findStack(t, second, "shared", "web"); got.Name != "web" {
+	if got := findTestStack(t, second, "shared", "web"); got.Name != "web" {
 		t.Errorf("second open sees stack %+v", got)
 	}
 	// Both handles write and see each other's writes.
 	mustImport(t, second, `projects: [{id: shared, stacks: [{name: api}]}]`)
-	findStack(t, first, "shared", "api")
+	findTestStack(t, first, "shared", "api")
 }
 
 func TestReopenKeepsData(t *testing.T) {
@@ -113,7 +113,7 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	reopened := openTestDBAt(t, path)
-	if got := findStack(t, reopened, "durable", "web").Status; got != LifecycleDeploymentComplete {
+	if got := findTestStack(t, reopened, "durable", "web").Status; got != LifecycleDeploymentComplete {
 		t.Errorf("status after reopening = %s, want %s", got, LifecycleDeploymentComplete)
 	}
 }
@@ -264,7 +264,7 @@ projects:
 		if got := countRows(t, db); got != want {
 			t.Errorf("after deleting project doomed: %+v, want %+v", got, want)
 		}
-		findStack(t, db, "survivor", "web")
+		findTestStack(t, db, "survivor", "web")
 	})
 	t.Run("a product_stacks row needs an existing stack", func(t *testing.T) {
 		db := openTestDB(t)

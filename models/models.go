@@ -68,4 +68,6 @@ type StackEvent struct {
 	ResourceName string
 	EventType    string
 	EventMessage string
+	// ElapsedSeconds is the time since the same resource's previous event.
+	ElapsedSeconds int64
 }

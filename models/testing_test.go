@@ -108,7 +108,7 @@ func countRows(t testing.TB, db *gorm.DB) rowCounts {
 }
 
 // findStack returns the stack row of a project by name, failing the test when it does not exist.
-func findStack(t testing.TB, db *gorm.DB, projectID, name string) Stack {
+func findTestStack(t testing.TB, db *gorm.DB, projectID, name string) Stack {
 	t.Helper()
 	var stacks []Stack
 	if err := db.Where("project_id = ? AND name = ?", projectID, name).Find(&stacks).Error; err != nil {

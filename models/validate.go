@@ -26,6 +26,7 @@ const (
 	ReasonMissing
 	ReasonTooLong
 	ReasonTooShort
+	ReasonUnknownField
 )
 
 // FieldError is a validation failure of one field, which it names (a path such as "layers[1][0]").

@@ -65,3 +65,11 @@ func prettyJSON(raw []byte) string {
 	}
 	return buf.String()
 }
+
+// statusMessageSuffix is ": message", or nothing without a message.
+func statusMessageSuffix(message string) string {
+	if message == "" {
+		return ""
+	}
+	return ": " + message
+}

@@ -20,11 +20,12 @@ const (
 // severity places any lifecycle status, run status or service state in the severity order.
 func severity(status string) string {
 	switch {
-	case status == models.RunFault || strings.HasSuffix(status, "_FAILED"):
+	case status == models.RunFault || status == models.EventError || strings.HasSuffix(status, "_FAILED"):
 		return sevFailed
 	case status == "BLOCKED":
 		return sevBlocked
-	case status == models.RunNotRunning || status == models.StateStopped || status == models.LifecycleCreationComplete:
+	case status == models.RunNotRunning || status == models.StateStopped || status == models.LifecycleCreationComplete,
+		status == models.EventLog || status == models.EventSummary || status == models.EventDrift || status == models.EventDeletionSkipped:
 		return sevStopped
 	case status == models.RunPartiallyRunning || strings.HasSuffix(status, "_IN_PROGRESS") || strings.HasSuffix(status, "ING") && status != models.RunRunning:
 		return sevProgress

@@ -63,7 +63,7 @@ func importYAML(t *testing.T, db *gorm.DB, manifest string) {
 }
 
 func newTestServer(db *gorm.DB) *Server {
-	return NewServer(db, slog.New(slog.DiscardHandler))
+	return NewServer(db, slog.New(slog.DiscardHandler), Options{})
 }
 
 // get sends a GET through the real router; headers are name/value pairs.

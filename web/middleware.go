@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"stackboard/handlers"
 	"stackboard/models"
 )
 
@@ -110,6 +111,12 @@ func (s *Server) checkV1(next http.Handler) http.Handler {
 			if err := models.ValidateProjectID("project_id", projectID); err != nil {
 				s.renderError(w, r, err)
 				return
+			}
+			if !isWrite(r.Method) {
+				if err := handlers.AccessFrom(r.Context()).Check(projectID, false); err != nil {
+					s.renderError(w, r, err)
+					return
+				}
 			}
 		}
 		next.ServeHTTP(w, r)

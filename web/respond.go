@@ -34,6 +34,10 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 	if err != nil {
 		return &handlers.Error{Status: http.StatusBadRequest, Message: err.Error()}
 	}
+	if v.Status == http.StatusNoContent {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 	if f == formatPage && v.Page == nil || f == formatPartial && v.Partial == nil {
 		f = formatJSON
 	}
@@ -90,14 +94,17 @@ type problem struct {
 	status  int
 	code    string
 	message string
+	detail  string
 }
 
 // resolve turns any error into its HTTP status, the family's error code and the message the client sees.
 func resolve(err error, family apiFamily) problem {
 	var (
-		handlerErr  *handlers.Error
-		fieldErr    *models.FieldError
-		notFoundErr *models.NotFoundError
+		handlerErr   *handlers.Error
+		fieldErr     *models.FieldError
+		notFoundErr  *models.NotFoundError
+		conflictErr  *models.ConflictError
+		forbiddenErr *models.ForbiddenError
 	)
 	switch {
 	case errors.As(err, &handlerErr):
@@ -105,17 +112,21 @@ func resolve(err error, family apiFamily) problem {
 		if code == "" {
 			code = family.defaultCode(handlerErr.Status)
 		}
-		return problem{handlerErr.Status, code, handlerErr.Message}
+		return problem{handlerErr.Status, code, handlerErr.Message, handlerErr.Detail}
 	case errors.As(err, &fieldErr):
 		code := family.defaultCode(http.StatusBadRequest)
 		if family == familyRF {
 			code = rfCodeForReason(fieldErr.Reason)
 		}
-		return problem{http.StatusBadRequest, code, fieldErr.Error()}
+		return problem{http.StatusBadRequest, code, fieldErr.Error(), ""}
 	case errors.As(err, &notFoundErr):
-		return problem{http.StatusNotFound, family.defaultCode(http.StatusNotFound), notFoundErr.Error()}
+		return problem{http.StatusNotFound, family.defaultCode(http.StatusNotFound), notFoundErr.Error(), ""}
+	case errors.As(err, &conflictErr):
+		return problem{http.StatusConflict, family.defaultCode(http.StatusConflict), conflictErr.Error(), ""}
+	case errors.As(err, &forbiddenErr):
+		return problem{http.StatusForbidden, family.defaultCode(http.StatusForbidden), forbiddenErr.Error(), ""}
 	}
-	return problem{http.StatusInternalServerError, family.defaultCode(http.StatusInternalServerError), "Internal Server Error"}
+	return problem{http.StatusInternalServerError, family.defaultCode(http.StatusInternalServerError), "Internal Server Error", ""}
 }
 
 // renderError is the one error adapter: it logs the error once and answers in the request's format, in the error
@@ -142,7 +153,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		contentType = contentTypeJSON
 		_ = encodeJSON(&body, family.body(p))
 	default:
-		pr := views.Problem{Status: p.status, Title: statusTitle(p.status), Message: p.message, RequestID: requestIDFrom(r.Context())}
+		pr := views.Problem{Status: p.status, Title: statusTitle(p.status), Message: joinDetail(p), RequestID: requestIDFrom(r.Context())}
 		if p.status >= 500 {
 			pr.Message = "Something went wrong on our side. The server log has the details under the request id below."
 		}
@@ -158,6 +169,13 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 	}
 	writeBody(w, p.status, contentType, body.Bytes())
+}
+
+func joinDetail(p problem) string {
+	if p.detail == "" {
+		return p.message
+	}
+	return p.message + ": " + p.detail
 }
 
 func statusTitle(status int) string {
@@ -201,6 +219,8 @@ func rfCodeForReason(reason models.Reason) string {
 		return "RF.10011004"
 	case models.ReasonTooLong:
 		return "RF.10011005"
+	case models.ReasonUnknownField:
+		return "RF.10011002"
 	}
 	return "RF.10011003"
 }
@@ -233,6 +253,7 @@ func (f apiFamily) defaultCode(status int) string {
 type spockError struct {
 	Message string `json:"message"`
 	Code    string `json:"code"`
+	Detail  string `json:"detail,omitempty"`
 }
 
 type rfError struct {
@@ -245,5 +266,5 @@ func (f apiFamily) body(p problem) any {
 	if f == familyRF {
 		return rfError{ErrorCode: p.code, ErrorMsg: p.message}
 	}
-	return spockError{Message: p.message, Code: p.code}
+	return spockError{Message: p.message, Code: p.code, Detail: p.detail}
 }

@@ -17,8 +17,11 @@ func varsOf(r *http.Request) map[string]string {
 // routes lists every URL the server answers, in one place.
 func (s *Server) routes() http.Handler {
 	out := responder{log: s.log}
-	products := handlers.Products{DB: s.db, Out: out}
-	stacks := handlers.Stacks{DB: s.db, Out: out}
+	writes := handlers.Writes{DB: s.db, Out: out}
+	products := handlers.Products{DB: s.db, Out: out, Writes: writes}
+	stacks := handlers.Stacks{DB: s.db, Out: out, Writes: writes}
+	services := handlers.Services{Writes: writes}
+	events := handlers.Events{DB: s.db, Out: out}
 	health := handlers.Health{DB: s.db, Out: out}
 
 	r := mux.NewRouter()
@@ -34,14 +37,30 @@ func (s *Server) routes() http.Handler {
 	r.PathPrefix("/static/").Handler(staticFiles(static.Files)).Methods(http.MethodGet, http.MethodHead)
 
 	r.Handle("/events", s.handle(s.events)).Methods(http.MethodGet)
+	r.Handle("/login", s.handle(s.login)).Methods(http.MethodGet, http.MethodHead, http.MethodPost)
+	r.Handle("/logout", s.handle(s.logout)).Methods(http.MethodPost)
 
 	r.Handle("/api/products", s.handle(products.List)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/products", s.handle(products.Create)).Methods(http.MethodPost)
+	r.Handle("/api/products/names", s.handle(products.Names)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/products/{product_name}", s.handle(products.Get)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/products/{product_name}", s.handle(products.Replace)).Methods(http.MethodPut)
+	r.Handle("/api/products/{product_name}", s.handle(products.Delete)).Methods(http.MethodDelete)
 
-	// Every /v1 route goes through checkV1. (A mux subrouter would answer 404 instead of 405 to a wrong method.)
+	// Every /v1 route goes through checkV1, every /v1 write through requireWrite. (A mux subrouter would answer
+	// 404 instead of 405 to a wrong method.)
 	v1 := func(fn handlerFunc) http.Handler { return s.checkV1(s.handle(fn)) }
+	v1Write := func(fn handlerFunc) http.Handler { return s.requireWrite(s.checkV1(s.handle(fn))) }
+	const stack = "/v1/{project_id}/stacks/{stack_name}"
 	r.Handle("/v1/{project_id}/stacks", v1(stacks.List)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/v1/{project_id}/stacks/{stack_name}", v1(stacks.Get)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/v1/{project_id}/stacks", v1Write(stacks.Create)).Methods(http.MethodPost)
+	r.Handle(stack, v1(stacks.Get)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(stack, v1Write(stacks.Update)).Methods(http.MethodPatch)
+	r.Handle(stack, v1Write(stacks.Delete)).Methods(http.MethodDelete)
+	r.Handle(stack+"/metadata", v1(stacks.Metadata)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(stack+"/events", v1(events.List)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(stack+"/services/{service_name}", v1Write(services.Put)).Methods(http.MethodPut)
+	r.Handle(stack+"/services/{service_name}", v1Write(services.Delete)).Methods(http.MethodDelete)
 
-	return s.common(r)
+	return s.common(s.crossOriginGuard(s.authenticate(s.limitWrites(r))))
 }

@@ -13,17 +13,36 @@ import (
 	"gorm.io/gorm"
 )
 
-// Server holds what the HTTP side needs: the database and the logger.
+// Server holds what the HTTP side needs: the database, the logger, the access policy and the live-update hub.
 type Server struct {
 	db      *gorm.DB
 	log     *slog.Logger
 	hub     *hub
+	auth    *auth
+	limiter *rateLimiter
 	handler http.Handler
 }
 
+// Options configure a Server; the zero value serves openly without a rate limit.
+type Options struct {
+	// Tokens, when set, guard every write (and with AuthReads every read too).
+	Tokens    []TokenConfig
+	AuthReads bool
+	// WriteRate is how many writes a second each client (token, or address) may make, with bursts of WriteBurst;
+	// zero means no limit.
+	WriteRate  float64
+	WriteBurst int
+}
+
 // NewServer builds the server and its routes. Run tells its pages about changes.
-func NewServer(db *gorm.DB, log *slog.Logger) *Server {
+func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 	s := &Server{db: db, log: log, hub: newHub()}
+	if opts.Tokens != nil {
+		s.auth = newAuth(opts.Tokens, opts.AuthReads)
+	}
+	if opts.WriteRate > 0 {
+		s.limiter = newRateLimiter(opts.WriteRate, opts.WriteBurst)
+	}
 	s.handler = s.routes()
 	return s
 }

@@ -1,0 +1,64 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+	"gorm.io/gorm"
+
+	"stackboard/models"
+	"stackboard/views"
+)
+
+// Events serves a stack's event history.
+type Events struct {
+	DB  *gorm.DB
+	Out Responder
+}
+
+// List answers GET /v1/{project_id}/stacks/{stack_name}/events[?marker=&limit=&filter=]: one page of the stack's
+// events, newest first, with next_marker when there are more.
+func (h Events) List(w http.ResponseWriter, r *http.Request) error {
+	vars := mux.Vars(r)
+	query, err := eventQueryFrom(r)
+	if err != nil {
+		return err
+	}
+	events, err := models.ListEvents(r.Context(), h.DB, vars["project_id"], vars["stack_name"], query)
+	if err != nil {
+		return err
+	}
+	fleet, err := models.LoadFleet(r.Context(), h.DB)
+	if err != nil {
+		return err
+	}
+	page := views.EventsListPage{
+		Meta: views.Meta{
+			Title: "Events of " + vars["stack_name"], Nav: views.NavStacks, URL: r.URL.RequestURI(),
+			Topics: []string{models.StackTopic(events.StackID)}, Project: vars["project_id"], Fleet: fleet,
+		},
+		ProjectID: vars["project_id"],
+		StackName: vars["stack_name"],
+		StackID:   events.StackID,
+		Query:     query,
+		Events:    events,
+		Now:       time.Now(),
+	}
+	return h.Out.Respond(w, r, View{Data: events, Page: views.EventsPage(page), Partial: views.EventsPartial(page)})
+}
+
+// eventQueryFrom reads marker, limit and filter.
+func eventQueryFrom(r *http.Request) (models.EventQuery, error) {
+	q := r.URL.Query()
+	query := models.EventQuery{Marker: q.Get("marker"), Filter: q.Get("filter")}
+	if value := q.Get("limit"); value != "" {
+		limit, err := strconv.Atoi(value)
+		if err != nil {
+			return query, &models.FieldError{Field: "limit", Reason: models.ReasonInvalid, Problem: strconv.Quote(value) + " is not a whole number"}
+		}
+		query.Limit = limit
+	}
+	return query, nil
+}

@@ -1,0 +1,64 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+	"gorm.io/gorm"
+
+	"stackboard/models"
+)
+
+// Services takes deploy tools' reports about single services.
+type Services struct {
+	Writes Writes
+}
+
+// serviceBody is the body of PUT /v1/{project_id}/stacks/{stack_name}/services/{service_name}, in the service
+// shape of GET /api/products.
+type serviceBody struct {
+	State   string       `json:"state"`
+	Status  string       `json:"status"`
+	Domains []string     `json:"domains"`
+	Image   models.Image `json:"image"`
+}
+
+// Put answers PUT /v1/{project_id}/stacks/{stack_name}/services/{service_name}: 201 when it creates the service,
+// 200 when it replaces it.
+func (h Services) Put(w http.ResponseWriter, r *http.Request) error {
+	vars := mux.Vars(r)
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	var input serviceBody
+	if err := decodeJSON(body, &input); err != nil {
+		return err
+	}
+	spec := models.ServiceSpec(input)
+	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (int, any, error) {
+		created, err := models.PutService(r.Context(), tx, vars["project_id"], vars["stack_name"], vars["service_name"], spec)
+		if err != nil {
+			return 0, nil, err
+		}
+		service := models.ServiceStatus{ServiceName: vars["service_name"], State: spec.State, Status: spec.Status, Domains: spec.Domains, Image: spec.Image}
+		if service.Domains == nil {
+			service.Domains = []string{}
+		}
+		if service.Image.Tag == "" {
+			service.Image.Tag = "latest"
+		}
+		if created {
+			return http.StatusCreated, service, nil
+		}
+		return http.StatusOK, service, nil
+	})
+}
+
+// Delete answers DELETE /v1/{project_id}/stacks/{stack_name}/services/{service_name}: 204.
+func (h Services) Delete(w http.ResponseWriter, r *http.Request) error {
+	vars := mux.Vars(r)
+	return h.Writes.Do(w, r, nil, func(tx *gorm.DB) (int, any, error) {
+		return http.StatusNoContent, nil, models.DeleteService(r.Context(), tx, vars["project_id"], vars["stack_name"], vars["service_name"])
+	})
+}

@@ -1,0 +1,355 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Event types, as the RFS ListStackEvents API names them.
+const (
+	EventLog                = "LOG"
+	EventError              = "ERROR"
+	EventDrift              = "DRIFT"
+	EventSummary            = "SUMMARY"
+	EventCreationInProgress = "CREATION_IN_PROGRESS"
+	EventCreationFailed     = "CREATION_FAILED"
+	EventCreationComplete   = "CREATION_COMPLETE"
+	EventDeletionInProgress = "DELETION_IN_PROGRESS"
+	EventDeletionFailed     = "DELETION_FAILED"
+	EventDeletionComplete   = "DELETION_COMPLETE"
+	EventDeletionSkipped    = "DELETION_SKIPPED"
+	EventUpdateInProgress   = "UPDATE_IN_PROGRESS"
+	EventUpdateFailed       = "UPDATE_FAILED"
+	EventUpdateComplete     = "UPDATE_COMPLETE"
+)
+
+// EventTypes lists every event type.
+func EventTypes() []string {
+	return []string{EventLog, EventError, EventDrift, EventSummary, EventCreationInProgress, EventCreationFailed,
+		EventCreationComplete, EventDeletionInProgress, EventDeletionFailed, EventDeletionComplete, EventDeletionSkipped,
+		EventUpdateInProgress, EventUpdateFailed, EventUpdateComplete}
+}
+
+// Resource types of events.
+const (
+	ResourceStack   = "stack"
+	ResourceService = "service"
+)
+
+// lifecycleEventType is the event type that a stack's move into a lifecycle status records.
+func lifecycleEventType(status string) string {
+	switch status {
+	case LifecycleCreationComplete:
+		return EventCreationComplete
+	case LifecycleDeploymentInProgress, LifecycleRollbackInProgress:
+		return EventUpdateInProgress
+	case LifecycleDeploymentFailed, LifecycleRollbackFailed:
+		return EventUpdateFailed
+	case LifecycleDeletionInProgress:
+		return EventDeletionInProgress
+	case LifecycleDeletionFailed:
+		return EventDeletionFailed
+	}
+	return EventUpdateComplete
+}
+
+// stackEvents lists the events that turning stack before into after records; before is nil for a new stack.
+func stackEvents(before *Stack, after Stack) []StackEvent {
+	event := func(eventType, message string) StackEvent {
+		return StackEvent{StackPK: after.PK, EventTime: after.UpdateTime, ResourceType: ResourceStack,
+			ResourceName: after.Name, EventType: eventType, EventMessage: message}
+	}
+	withMessage := func(text string) string {
+		if IsFailedLifecycle(after.Status) && after.StatusMessage != "" {
+			return text + ": " + after.StatusMessage
+		}
+		return text
+	}
+	if before == nil {
+		return []StackEvent{event(lifecycleEventType(after.Status), withMessage("created in "+after.Status))}
+	}
+	var events []StackEvent
+	if before.Status != after.Status {
+		events = append(events, event(lifecycleEventType(after.Status), withMessage(before.Status+" → "+after.Status)))
+	} else if before.StatusMessage != after.StatusMessage && after.StatusMessage != "" {
+		events = append(events, event(EventLog, "status message: "+after.StatusMessage))
+	}
+	if before.Description != after.Description {
+		events = append(events, event(EventLog, "description changed"))
+	}
+	if before.Metadata != after.Metadata {
+		events = append(events, event(EventLog, "metadata changed"))
+	}
+	return events
+}
+
+// serviceEvents lists the events that replacing a stack's services old by new records.
+func serviceEvents(stack Stack, old, new []Service, at time.Time) []StackEvent {
+	event := func(name, eventType, message string) StackEvent {
+		return StackEvent{StackPK: stack.PK, EventTime: at, ResourceType: ResourceService, ResourceName: name,
+			EventType: eventType, EventMessage: message}
+	}
+	byName := make(map[string]Service, len(old))
+	for _, s := range old {
+		byName[s.Name] = s
+	}
+	var events []StackEvent
+	for _, s := range new {
+		previous, existed := byName[s.Name]
+		delete(byName, s.Name)
+		if !existed {
+			events = append(events, event(s.Name, EventCreationComplete,
+				fmt.Sprintf("created: %s, %s, image %s:%s", s.State, s.Status, s.ImageName, s.ImageTag)))
+			continue
+		}
+		var changes []string
+		if previous.Status != s.Status {
+			changes = append(changes, previous.Status+" → "+s.Status)
+		}
+		if previous.State != s.State {
+			changes = append(changes, "state "+previous.State+" → "+s.State)
+		}
+		if previous.ImageName != s.ImageName || previous.ImageTag != s.ImageTag {
+			changes = append(changes, fmt.Sprintf("image %s:%s → %s:%s", previous.ImageName, previous.ImageTag, s.ImageName, s.ImageTag))
+		}
+		if previous.Domains != s.Domains {
+			changes = append(changes, "domains "+s.Domains)
+		}
+		if len(changes) > 0 {
+			events = append(events, event(s.Name, serviceEventType(s), strings.Join(changes, ", ")))
+		}
+	}
+	for _, s := range old {
+		if _, gone := byName[s.Name]; gone {
+			events = append(events, event(s.Name, EventDeletionComplete, "deleted"))
+		}
+	}
+	return events
+}
+
+// serviceEventType is the event type of a service's change into its current state and status.
+func serviceEventType(s Service) string {
+	switch {
+	case s.Status == RunFault:
+		return EventError
+	case s.State != StateDeployed && s.State != StateStopped:
+		return EventUpdateInProgress
+	}
+	return EventUpdateComplete
+}
+
+// recordEvents writes events inside the caller's transaction, each with the seconds since its resource's
+// previous event.
+func recordEvents(tx *gorm.DB, events []StackEvent) error {
+	last := make(map[string]time.Time)
+	for i := range events {
+		e := &events[i]
+		key := e.ResourceType + "/" + e.ResourceName
+		previous, ok := last[key]
+		if !ok {
+			var times []time.Time
+			err := tx.Model(&StackEvent{}).Where("stack_pk = ? AND resource_type = ? AND resource_name = ?", e.StackPK, e.ResourceType, e.ResourceName).
+				Order("event_time DESC, pk DESC").Limit(1).Pluck("event_time", &times).Error
+			if err != nil {
+				return fmt.Errorf("record event: %w", err)
+			}
+			if len(times) > 0 {
+				previous, ok = times[0], true
+			}
+		}
+		if ok && e.EventTime.After(previous) {
+			e.ElapsedSeconds = int64(e.EventTime.Sub(previous).Seconds())
+		}
+		last[key] = e.EventTime
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	if err := tx.Create(&events).Error; err != nil {
+		return fmt.Errorf("record events: %w", err)
+	}
+	return nil
+}
+
+// EventQuery pages and filters a stack's events.
+type EventQuery struct {
+	// Marker continues after the event it names (from the previous page's next_marker).
+	Marker string
+	Limit  int
+	// Filter is RFS's: conditions "key==value" on event_type, resource_type or resource_name, joined by ","
+	// (and) and "|" (or), "," binding tighter.
+	Filter string
+}
+
+// Limits of event paging.
+const (
+	DefaultEventLimit = 100
+	MaxEventLimit     = 1000
+	maxFilterLength   = 512
+)
+
+// EventView is one event as ListStackEvents shows it.
+type EventView struct {
+	ResourceType   string    `json:"resource_type"`
+	ResourceName   string    `json:"resource_name"`
+	Time           Timestamp `json:"time"`
+	EventType      string    `json:"event_type"`
+	EventMessage   string    `json:"event_message"`
+	ElapsedSeconds int64     `json:"elapsed_seconds"`
+	// StackName is shown on timelines that merge several stacks.
+	StackName string `json:"-"`
+}
+
+// EventPage is one page of a stack's events, newest first; NextMarker is null on the last page.
+type EventPage struct {
+	StackEvents []EventView `json:"stack_events"`
+	NextMarker  *string     `json:"next_marker"`
+	// StackID names the stack, for the page's live updates.
+	StackID string `json:"-"`
+}
+
+type filterCondition struct {
+	column, value string
+}
+
+// parseEventFilter reads an RFS filter into groups of conditions: any group may match, all of a group must.
+func parseEventFilter(filter string) ([][]filterCondition, error) {
+	if filter == "" {
+		return nil, nil
+	}
+	if len(filter) > maxFilterLength {
+		return nil, &FieldError{"filter", ReasonTooLong, fmt.Sprintf("is %d characters long; at most %d are allowed", len(filter), maxFilterLength)}
+	}
+	var groups [][]filterCondition
+	for _, group := range strings.Split(filter, "|") {
+		var conditions []filterCondition
+		for _, condition := range strings.Split(group, ",") {
+			key, value, ok := strings.Cut(strings.TrimSpace(condition), "==")
+			if !ok || value == "" {
+				return nil, &FieldError{"filter", ReasonInvalid, fmt.Sprintf("%q is not a condition like event_type==LOG", clip(condition))}
+			}
+			switch key {
+			case "event_type":
+				if !slices.Contains(EventTypes(), value) {
+					return nil, &FieldError{"filter", ReasonInvalid, fmt.Sprintf("%q is not an event type (one of %s)", clip(value), strings.Join(EventTypes(), ", "))}
+				}
+			case "resource_type", "resource_name":
+			default:
+				return nil, &FieldError{"filter", ReasonInvalid, fmt.Sprintf("%q cannot be filtered on (event_type, resource_type or resource_name can)", clip(key))}
+			}
+			conditions = append(conditions, filterCondition{key, value})
+		}
+		groups = append(groups, conditions)
+	}
+	return groups, nil
+}
+
+// ListEvents returns one page of a stack's events, newest first, in two SQL statements.
+func ListEvents(ctx context.Context, db *gorm.DB, projectID, stackName string, q EventQuery) (EventPage, error) {
+	if q.Limit == 0 {
+		q.Limit = DefaultEventLimit
+	}
+	if q.Limit < 1 || q.Limit > MaxEventLimit {
+		return EventPage{}, &FieldError{"limit", ReasonInvalid, fmt.Sprintf("%d is not between 1 and %d", q.Limit, MaxEventLimit)}
+	}
+	groups, err := parseEventFilter(q.Filter)
+	if err != nil {
+		return EventPage{}, err
+	}
+	db = db.WithContext(ctx)
+	var stacks []Stack
+	if err := db.Select("pk", "name", "stack_id").Where("project_id = ? AND name = ?", projectID, stackName).Limit(1).Find(&stacks).Error; err != nil {
+		return EventPage{}, fmt.Errorf("list events: %w", err)
+	}
+	if len(stacks) == 0 {
+		return EventPage{}, &NotFoundError{Kind: "stack", Name: stackName}
+	}
+	query := db.Where("stack_pk = ?", stacks[0].PK)
+	if len(groups) > 0 {
+		var clauses []string
+		var args []any
+		for _, group := range groups {
+			var parts []string
+			for _, c := range group {
+				parts = append(parts, c.column+" = ?")
+				args = append(args, c.value)
+			}
+			clauses = append(clauses, "("+strings.Join(parts, " AND ")+")")
+		}
+		query = query.Where(strings.Join(clauses, " OR "), args...)
+	}
+	if q.Marker != "" {
+		marker, err := strconv.ParseInt(q.Marker, 10, 64)
+		if err != nil || marker <= 0 {
+			return EventPage{}, &FieldError{"marker", ReasonInvalid, fmt.Sprintf("%q is not a marker from next_marker", clip(q.Marker))}
+		}
+		stackPK := stacks[0].PK
+		query = query.Where(`event_time < (SELECT event_time FROM stack_events WHERE pk = ? AND stack_pk = ?)
+			OR (event_time = (SELECT event_time FROM stack_events WHERE pk = ? AND stack_pk = ?) AND pk < ?)`,
+			marker, stackPK, marker, stackPK, marker)
+	}
+	var rows []StackEvent
+	if err := query.Order("event_time DESC, pk DESC").Limit(q.Limit + 1).Find(&rows).Error; err != nil {
+		return EventPage{}, fmt.Errorf("list events: %w", err)
+	}
+	page := EventPage{StackEvents: []EventView{}, StackID: stacks[0].StackID}
+	if len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+		next := strconv.FormatInt(rows[len(rows)-1].PK, 10)
+		page.NextMarker = &next
+	}
+	for _, row := range rows {
+		page.StackEvents = append(page.StackEvents, newEventView(row, stackName))
+	}
+	return page, nil
+}
+
+func newEventView(row StackEvent, stackName string) EventView {
+	return EventView{
+		ResourceType:   row.ResourceType,
+		ResourceName:   row.ResourceName,
+		Time:           Timestamp{row.EventTime},
+		EventType:      row.EventType,
+		EventMessage:   row.EventMessage,
+		ElapsedSeconds: row.ElapsedSeconds,
+		StackName:      stackName,
+	}
+}
+
+// TimelineLength is how many events a stack or product page shows before "more".
+const TimelineLength = 20
+
+// recentEvents returns the newest events of the stacks that stackPKs (a list or a subquery) names, with their
+// stacks' names, in one SQL statement.
+func recentEvents(db *gorm.DB, stackPKs any, limit int) ([]EventView, error) {
+	var rows []struct {
+		StackEvent
+		StackName string
+	}
+	err := db.Table("stack_events AS e").Select("e.*, s.name AS stack_name").
+		Joins("JOIN stacks s ON s.pk = e.stack_pk").
+		Where("e.stack_pk IN (?)", stackPKs).
+		Order("e.event_time DESC, e.pk DESC").Limit(limit).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list recent events: %w", err)
+	}
+	events := make([]EventView, len(rows))
+	for i, row := range rows {
+		events[i] = newEventView(row.StackEvent, row.StackName)
+	}
+	return events, nil
+}
+
+// ProductTimeline returns the newest events of every stack of a product, merged, in one SQL statement.
+func ProductTimeline(ctx context.Context, db *gorm.DB, productName string, limit int) ([]EventView, error) {
+	db = db.WithContext(ctx)
+	stacks := db.Table("product_stacks").Select("stack_pk").
+		Where("product_pk = (?)", db.Table("products").Select("pk").Where("name = ?", productName))
+	return recentEvents(db, stacks, limit)
+}
