@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,7 +31,7 @@ func (h Events) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fleet, err := models.LoadFleet(r.Context(), h.DB)
+	fleet, err := models.LoadFleet(r.Context(), h.DB, AccessFrom(r.Context()).VisibleProjects())
 	if err != nil {
 		return err
 	}
@@ -57,6 +58,9 @@ func eventQueryFrom(r *http.Request) (models.EventQuery, error) {
 		limit, err := strconv.Atoi(value)
 		if err != nil {
 			return query, &models.FieldError{Field: "limit", Reason: models.ReasonInvalid, Problem: strconv.Quote(value) + " is not a whole number"}
+		}
+		if limit == 0 { // to models.ListEvents, 0 means "the default"
+			return query, &models.FieldError{Field: "limit", Reason: models.ReasonInvalid, Problem: fmt.Sprintf("0 is not between 1 and %d", models.MaxEventLimit)}
 		}
 		query.Limit = limit
 	}

@@ -28,11 +28,12 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	filter.Projects = AccessFrom(r.Context()).VisibleProjects()
 	products, err := models.FindProducts(r.Context(), h.DB, filter)
 	if err != nil {
 		return &Error{Status: 622, Code: "622", Message: "List Products Error", Err: err}
 	}
-	fleet, err := models.LoadFleet(r.Context(), h.DB)
+	fleet, err := models.LoadFleet(r.Context(), h.DB, AccessFrom(r.Context()).VisibleProjects())
 	if err != nil {
 		return &Error{Status: 622, Code: "622", Message: "List Products Error", Err: err}
 	}
@@ -63,7 +64,10 @@ func (h Products) Get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fleet, err := models.LoadFleet(r.Context(), h.DB)
+	if err := AccessFrom(r.Context()).Check(product.ProjectID, false); err != nil {
+		return err
+	}
+	fleet, err := models.LoadFleet(r.Context(), h.DB, AccessFrom(r.Context()).VisibleProjects())
 	if err != nil {
 		return err
 	}
@@ -165,6 +169,11 @@ func (h Products) save(w http.ResponseWriter, r *http.Request, name string, crea
 		status = http.StatusCreated
 	}
 	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (int, any, error) {
+		if !create {
+			if _, err := models.GetProduct(r.Context(), tx, name); err != nil {
+				return 0, nil, productError(err)
+			}
+		}
 		spec := models.ProductSpec{Name: name, ProjectID: input.ProjectID, Layers: layers}
 		projectID, err := models.ProductProject(r.Context(), tx, spec)
 		if err != nil {

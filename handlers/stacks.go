@@ -33,7 +33,7 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fleet, err := models.LoadFleet(r.Context(), h.DB)
+	fleet, err := models.LoadFleet(r.Context(), h.DB, AccessFrom(r.Context()).VisibleProjects())
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (h Stacks) Get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fleet, err := models.LoadFleet(r.Context(), h.DB)
+	fleet, err := models.LoadFleet(r.Context(), h.DB, AccessFrom(r.Context()).VisibleProjects())
 	if err != nil {
 		return err
 	}

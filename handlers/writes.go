@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"gorm.io/gorm"
@@ -54,10 +55,31 @@ func decodeJSON(body []byte, v any) error {
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return &models.FieldError{Field: field, Reason: models.ReasonUnknownField, Problem: "is not a known field"}
-	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return &models.FieldError{Field: typeErr.Field, Reason: models.ReasonInvalid, Problem: "must be a JSON " + typeErr.Type.String()}
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return &models.FieldError{Field: field, Reason: models.ReasonInvalid, Problem: "must be a JSON " + jsonTypeName(typeErr.Type)}
 	}
 	return &models.FieldError{Field: "body", Reason: models.ReasonInvalid, Problem: "is not a valid JSON object: " + err.Error()}
+}
+
+// jsonTypeName names the JSON type that a Go type is decoded from, so that errors never show Go's type names.
+func jsonTypeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Pointer:
+		return jsonTypeName(t.Elem())
+	}
+	return "number"
 }
 
 // Writes runs the change a write asks for and answers it, once per Client-Request-Id: a retry within 24 h gets
@@ -85,7 +107,7 @@ func (h Writes) Do(w http.ResponseWriter, r *http.Request, body []byte, run chan
 		if err != nil {
 			return models.StoredResponse{}, err
 		}
-		stored := models.StoredResponse{Status: status}
+		stored := models.StoredResponse{Status: status, Location: w.Header().Get("Location")}
 		if data != nil {
 			if stored.Body, err = json.Marshal(data); err != nil {
 				return models.StoredResponse{}, err
@@ -102,6 +124,9 @@ func (h Writes) Do(w http.ResponseWriter, r *http.Request, body []byte, run chan
 	}
 	if replayed {
 		w.Header().Set("X-Replayed", "true")
+		if response.Location != "" {
+			w.Header().Set("Location", response.Location)
+		}
 	}
 	view := View{Status: response.Status}
 	if response.Body != nil {

@@ -116,7 +116,7 @@ func TestSQLRunStatusAgreesWithStackRunStatus(t *testing.T) {
 			t.Errorf("%s: SQL says %s, StackRunStatus %s", s.StackName, s.RunStatus, want[s.StackName])
 		}
 	}
-	fleet, err := LoadFleet(context.Background(), db)
+	fleet, err := LoadFleet(context.Background(), db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

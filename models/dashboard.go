@@ -22,11 +22,13 @@ type ProductFilter struct {
 	Stable *bool
 	// RunStatus keeps products with at least one stack of that run status.
 	RunStatus string
+	// Projects, when not nil, keeps only the products of these projects (what a scoped token may read).
+	Projects []string
 }
 
 // IsZero reports whether the filter keeps every product.
 func (f ProductFilter) IsZero() bool {
-	return f == ProductFilter{}
+	return f.Name == "" && f.Query == "" && f.Project == "" && f.Stable == nil && f.RunStatus == ""
 }
 
 // Validate checks the filter's values.
@@ -54,6 +56,9 @@ func (f ProductFilter) where(q *gorm.DB) *gorm.DB {
 	}
 	if f.Project != "" {
 		q = q.Where("project_id = ?", f.Project)
+	}
+	if f.Projects != nil {
+		q = q.Where("project_id IN ?", append([]string{""}, f.Projects...))
 	}
 	if f.Query != "" {
 		pattern := likePattern(f.Query)
@@ -129,8 +134,15 @@ const runStatusSQL = `CASE
 	WHEN SUM(CASE WHEN sv.status = 'NOT-RUNNING' THEN 1 ELSE 0 END) = COUNT(sv.pk) THEN 'NOT-RUNNING'
 	ELSE 'PARTIALLY-RUNNING' END`
 
-// LoadFleet counts every project's stacks by status, in one SQL statement.
-func LoadFleet(ctx context.Context, db *gorm.DB) (Fleet, error) {
+// LoadFleet counts the stacks of every project (or, when projects is not nil, of those projects) by status, in
+// one SQL statement.
+func LoadFleet(ctx context.Context, db *gorm.DB, projects []string) (Fleet, error) {
+	scope := "1 = 1"
+	var args []any
+	if projects != nil {
+		scope = "p.id IN ?"
+		args = append(args, append([]string{""}, projects...))
+	}
 	var rows []struct {
 		ProjectID string
 		Lifecycle *string
@@ -139,12 +151,13 @@ func LoadFleet(ctx context.Context, db *gorm.DB) (Fleet, error) {
 	}
 	err := db.WithContext(ctx).Raw(`SELECT p.id AS project_id, r.lifecycle, r.run_status, COUNT(r.pk) AS stacks
 		FROM projects p LEFT JOIN (
-			SELECT s.pk, s.project_id, s.status AS lifecycle, ` + runStatusSQL + ` AS run_status
+			SELECT s.pk, s.project_id, s.status AS lifecycle, `+runStatusSQL+` AS run_status
 			FROM stacks s LEFT JOIN services sv ON sv.stack_pk = s.pk
 			GROUP BY s.pk, s.project_id, s.status
 		) r ON r.project_id = p.id
+		WHERE `+scope+`
 		GROUP BY p.id, r.lifecycle, r.run_status
-		ORDER BY p.id`).Scan(&rows).Error
+		ORDER BY p.id`, args...).Scan(&rows).Error
 	if err != nil {
 		return Fleet{}, fmt.Errorf("count stacks: %w", err)
 	}

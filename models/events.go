@@ -250,7 +250,7 @@ func parseEventFilter(filter string) ([][]filterCondition, error) {
 	return groups, nil
 }
 
-// ListEvents returns one page of a stack's events, newest first, in two SQL statements.
+// ListEvents returns one page of a stack's events, newest first, in two SQL statements (three with a marker).
 func ListEvents(ctx context.Context, db *gorm.DB, projectID, stackName string, q EventQuery) (EventPage, error) {
 	if q.Limit == 0 {
 		q.Limit = DefaultEventLimit
@@ -290,6 +290,14 @@ func ListEvents(ctx context.Context, db *gorm.DB, projectID, stackName string, q
 			return EventPage{}, &FieldError{"marker", ReasonInvalid, fmt.Sprintf("%q is not a marker from next_marker", clip(q.Marker))}
 		}
 		stackPK := stacks[0].PK
+		// A marker must name one of this stack's events: any other would silently answer an empty last page.
+		var found int64
+		if err := db.Model(&StackEvent{}).Where("pk = ? AND stack_pk = ?", marker, stackPK).Count(&found).Error; err != nil {
+			return EventPage{}, fmt.Errorf("list events: %w", err)
+		}
+		if found == 0 {
+			return EventPage{}, &FieldError{"marker", ReasonInvalid, fmt.Sprintf("%q is not a marker from next_marker", clip(q.Marker))}
+		}
 		query = query.Where(`event_time < (SELECT event_time FROM stack_events WHERE pk = ? AND stack_pk = ?)
 			OR (event_time = (SELECT event_time FROM stack_events WHERE pk = ? AND stack_pk = ?) AND pk < ?)`,
 			marker, stackPK, marker, stackPK, marker)

@@ -105,6 +105,9 @@ func migrations() []migration {
 			)`,
 			`CREATE INDEX requests_created_at ON requests (created_at)`,
 		}},
+		{4, "replayed writes keep their Location", []string{
+			`ALTER TABLE requests ADD COLUMN location TEXT NOT NULL DEFAULT ''`,
+		}},
 	}
 }
 

@@ -24,6 +24,8 @@ type ReplayKey struct {
 type StoredResponse struct {
 	Status int
 	Body   []byte
+	// Location is the Location header of the answer (a created thing's URL), or empty.
+	Location string
 }
 
 // storedRequest is a row of the requests table.
@@ -36,6 +38,7 @@ type storedRequest struct {
 	BodySHA256      string `gorm:"column:body_sha256"`
 	Status          int
 	Response        string
+	Location        string
 	CreatedAt       time.Time
 }
 
@@ -61,7 +64,7 @@ func Replay(ctx context.Context, db *gorm.DB, key *ReplayKey, write func(tx *gor
 				if first.Method != key.Method || first.Path != key.Path || first.BodySHA256 != key.BodySHA256 {
 					return &ConflictError{Kind: "Client-Request-Id", Name: key.ClientRequestID}
 				}
-				response, replayed = StoredResponse{Status: first.Status, Body: []byte(first.Response)}, true
+				response, replayed = StoredResponse{Status: first.Status, Body: []byte(first.Response), Location: first.Location}, true
 				return nil
 			}
 			if err := tx.Delete(&first).Error; err != nil {
@@ -74,7 +77,8 @@ func Replay(ctx context.Context, db *gorm.DB, key *ReplayKey, write func(tx *gor
 		}
 		return tx.Create(&storedRequest{
 			Principal: key.Principal, ClientRequestID: key.ClientRequestID, Method: key.Method, Path: key.Path,
-			BodySHA256: key.BodySHA256, Status: response.Status, Response: string(response.Body), CreatedAt: Now(),
+			BodySHA256: key.BodySHA256, Status: response.Status, Response: string(response.Body), Location: response.Location,
+			CreatedAt: Now(),
 		}).Error
 	})
 	if err != nil {

@@ -74,11 +74,14 @@
     return Math.floor(seconds / 3600) + " h";
   }
 
+  var openSources = [];
+
   function listen(source) {
     if (knownSources.has(source)) {
       return;
     }
     knownSources.add(source);
+    openSources.push(source);
     source.addEventListener("hello", function (event) {
       // After a reconnect, anything missed while away is fetched again.
       if (lastVersion !== null && event.data !== lastVersion) {
@@ -104,6 +107,19 @@
     renderLive();
   });
   setInterval(renderLive, 1000);
+
+  // A page the browser keeps in its back/forward cache would keep its event stream open, and a browser opens only
+  // six connections to a host over HTTP/1.1: after six pages the seventh would never load. So the stream closes
+  // when the page is hidden, and a page that comes back from the cache reloads, for fresh data and a new stream.
+  window.addEventListener("pagehide", function () {
+    openSources.forEach(function (source) { source.close(); });
+    openSources = [];
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) {
+      window.location.reload();
+    }
+  });
 
   // --- Requests: leave empty filters out of the URL, so shared links stay short.
   document.addEventListener("htmx:configRequest", function (event) {

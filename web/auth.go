@@ -191,6 +191,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if secret := secretFrom(r); secret != "" {
 			token, ok := s.auth.lookup(secret)
 			if !ok {
+				// Guessing tokens costs the guesser from the same budget as writes.
+				if s.limiter != nil {
+					if allowed, wait := s.limiter.allow("addr:"+remoteHost(r), time.Now()); !allowed {
+						s.tooMany(w, r, wait)
+						return
+					}
+				}
 				s.renderError(w, r, errUnknownToken)
 				return
 			}
@@ -335,13 +342,18 @@ func (s *Server) limitWrites(next http.Handler) http.Handler {
 			client = "addr:" + remoteHost(r)
 		}
 		if ok, wait := s.limiter.allow(client, time.Now()); !ok {
-			seconds := int(wait.Seconds()) + 1
-			w.Header().Set("Retry-After", fmt.Sprint(seconds))
-			s.renderError(w, r, &handlers.Error{Status: http.StatusTooManyRequests, Message: fmt.Sprintf("Too Many Requests: retry in %d s", seconds)})
+			s.tooMany(w, r, wait)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// tooMany answers 429 with the seconds to wait in Retry-After.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	seconds := int(wait.Seconds()) + 1
+	w.Header().Set("Retry-After", fmt.Sprint(seconds))
+	s.renderError(w, r, &handlers.Error{Status: http.StatusTooManyRequests, Message: fmt.Sprintf("Too Many Requests: retry in %d s", seconds)})
 }
 
 func remoteHost(r *http.Request) string {
