@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -793,6 +794,37 @@ func TestBrowserLiveUpdate(t *testing.T) {
 		b.untilJS(pageTimeout, `the live indicator to say when the page was updated`,
 			`document.querySelector("#live .live-text").textContent.includes("updated")`,
 			`document.querySelector("#live .live-text").textContent`)
+	})
+
+	t.Run("HTTP write", func(t *testing.T) {
+		srv := startServer(t)
+		b := newBrowser(t, srv)
+		b.open("/v1/search-staging/stacks")
+		var marked int
+		b.mustEval("window.__noReload = 1", &marked)
+		req, err := http.NewRequest(http.MethodPatch, srv.base+"/v1/search-staging/stacks/crawler",
+			strings.NewReader(`{"status":"DELETION_FAILED","status_message":"volume still attached"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Client-Request-Id", "5f0c9a8e-1d2b-4c3d-9e8f-7a6b5c4d3e2f")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("PATCH answered %d, want 204", resp.StatusCode)
+		}
+		took := b.untilJS(liveDeadline, "the stack list to show the status reported over HTTP without a reload",
+			`document.querySelector('tr[data-stack="crawler"]').textContent.includes("volume still attached")`,
+			`document.querySelector('tr[data-stack="crawler"]').textContent.replace(/\s+/g, " ").trim()`)
+		t.Logf("the stack list showed the HTTP write after %v", took.Round(time.Millisecond))
+		var still any
+		b.mustEval("window.__noReload === undefined ? null : window.__noReload", &still)
+		if still != float64(1) {
+			t.Errorf("window.__noReload is %v after the update, want 1: the page reloaded", still)
+		}
 	})
 
 	t.Run("overview keeps focus, typed text and scroll", func(t *testing.T) {
