@@ -21,7 +21,7 @@ bench: ## run the benchmarks
 	go test -run '^$$' -bench . -benchmem ./...
 
 generate: ## regenerate the templ views
-	go tool templ generate -path views
+	go tool templ generate
 
 fmt: ## format Go and templ sources
 	gofmt -w .
@@ -33,7 +33,7 @@ lint: check-generated ## gofmt, go vet, and generated files up to date
 
 check-generated: ## fail when templ generate would change the committed *_templ.go files
 	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; cp go.mod go.sum "$$tmp"/; cp -R views "$$tmp"/views; \
-	(cd "$$tmp" && go tool templ generate -path views >/dev/null 2>&1) || { echo "templ generate failed"; exit 1; }; \
+	(cd "$$tmp" && go tool templ generate >/dev/null 2>&1) || { echo "templ generate failed"; exit 1; }; \
 	if ! diff -r -q views "$$tmp"/views >/dev/null; then diff -r views "$$tmp"/views | head -40; echo "views/*_templ.go are stale: run make generate"; exit 1; fi
 
 build: ## build bin/stackboard
