@@ -224,17 +224,11 @@ type importer struct {
 }
 
 func (im importer) project(file, entry string, p ManifestProject) error {
-	var count int64
-	if err := im.tx.Model(&Project{}).Where("id = ?", p.ID).Count(&count).Error; err != nil {
+	created, err := ensureProject(im.tx, p.ID, im.now)
+	if err != nil {
 		return &ManifestError{File: file, Entry: entry, Err: err}
 	}
-	if count == 0 {
-		if err := im.tx.Create(&Project{ID: p.ID, CreatedAt: im.now}).Error; err != nil {
-			return &ManifestError{File: file, Entry: entry, Err: err}
-		}
-		if err := recordChanges(im.tx, Change{ProjectID: p.ID}); err != nil {
-			return &ManifestError{File: file, Entry: entry, Err: err}
-		}
+	if created {
 		im.report.ProjectsCreated++
 	}
 	for j, s := range p.Stacks {

@@ -380,7 +380,7 @@ func EventsPage(page EventsListPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "\" placeholder=\"event_type==UPDATE_FAILED|resource_name==web\" size=\"40\" data-search></label> <button type=\"submit\" class=\"button\">Apply</button></form>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "\" placeholder=\"event_type==UPDATE_FAILED|resource_name==web\" class=\"wide\" data-search></label> <button type=\"submit\" class=\"button\">Apply</button></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
