@@ -120,6 +120,7 @@ func (s *Server) Run(ctx context.Context) error {
 	watcher := models.NewWatcher(s.db, s.log, watchInterval)
 	return watcher.Run(ctx, func(set models.ChangeSet) {
 		s.log.Debug("data changed", "version", set.Version, "topics", len(set.Topics()))
+		s.cache.bump()
 		s.hub.publish(set)
 	})
 }

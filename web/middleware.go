@@ -31,18 +31,23 @@ const (
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	// beforeAnswer, when set, runs once just before the status goes out.
+	beforeAnswer func()
 }
 
 func (w *statusRecorder) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
+		if w.beforeAnswer != nil {
+			w.beforeAnswer()
+		}
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *statusRecorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -64,9 +69,15 @@ func (s *Server) common(next http.Handler) http.Handler {
 			id = uuid.NewString()
 		}
 		w.Header().Set(HeaderRequestID, id)
-		w.Header().Set(HeaderVary, HeaderAccept+", "+HeaderHXRequest)
+		w.Header().Set(HeaderVary, HeaderAccept+", "+HeaderHXRequest+", "+HeaderAcceptEncoding)
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 		recorder := &statusRecorder{ResponseWriter: w}
+		if isWrite(r.Method) {
+			// A write has committed by the time it answers; a new data version before the answer goes out means
+			// the client's next read cannot be served from the cache of the old data.
+			recorder.beforeAnswer = s.cache.bump
+			defer s.cache.bump()
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {

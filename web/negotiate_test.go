@@ -69,7 +69,7 @@ func TestNegotiationMatrix(t *testing.T) {
 				if rec.Code != http.StatusOK {
 					t.Fatalf("status %d: %s", rec.Code, rec.Body)
 				}
-				if got := rec.Header().Get(HeaderVary); got != "Accept, HX-Request" {
+				if got := rec.Header().Get(HeaderVary); got != "Accept, HX-Request, Accept-Encoding" {
 					t.Errorf("Vary %q", got)
 				}
 				body := rec.Body.String()

@@ -40,16 +40,18 @@ func (s *Server) routes() http.Handler {
 	r.Handle("/login", s.handle(s.login)).Methods(http.MethodGet, http.MethodHead, http.MethodPost)
 	r.Handle("/logout", s.handle(s.logout)).Methods(http.MethodPost)
 
-	r.Handle("/api/products", s.handle(products.List)).Methods(http.MethodGet, http.MethodHead)
+	// Reads are answered from the response cache while the data version stays the same.
+	read := func(fn handlerFunc) http.Handler { return s.cached(s.handle(fn)) }
+	r.Handle("/api/products", read(products.List)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/products", s.handle(products.Create)).Methods(http.MethodPost)
-	r.Handle("/api/products/names", s.handle(products.Names)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/api/products/{product_name}", s.handle(products.Get)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/products/names", read(products.Names)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/products/{product_name}", read(products.Get)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/products/{product_name}", s.handle(products.Replace)).Methods(http.MethodPut)
 	r.Handle("/api/products/{product_name}", s.handle(products.Delete)).Methods(http.MethodDelete)
 
 	// Every /v1 route goes through checkV1, every /v1 write through requireWrite. (A mux subrouter would answer
 	// 404 instead of 405 to a wrong method.)
-	v1 := func(fn handlerFunc) http.Handler { return s.checkV1(s.handle(fn)) }
+	v1 := func(fn handlerFunc) http.Handler { return s.checkV1(read(fn)) }
 	v1Write := func(fn handlerFunc) http.Handler { return s.requireWrite(s.checkV1(s.handle(fn))) }
 	const stack = "/v1/{project_id}/stacks/{stack_name}"
 	r.Handle("/v1/{project_id}/stacks", v1(stacks.List)).Methods(http.MethodGet, http.MethodHead)

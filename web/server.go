@@ -20,6 +20,7 @@ type Server struct {
 	hub     *hub
 	auth    *auth
 	limiter *rateLimiter
+	cache   *responseCache
 	handler http.Handler
 }
 
@@ -32,11 +33,14 @@ type Options struct {
 	// zero means no limit.
 	WriteRate  float64
 	WriteBurst int
+	// CacheBytes is the memory budget of rendered answers kept for the current data version; zero means
+	// DefaultCacheBytes.
+	CacheBytes int64
 }
 
 // NewServer builds the server and its routes. Run tells its pages about changes.
 func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
-	s := &Server{db: db, log: log, hub: newHub()}
+	s := &Server{db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes)}
 	if opts.Tokens != nil {
 		s.auth = newAuth(opts.Tokens, opts.AuthReads)
 	}

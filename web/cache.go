@@ -1,0 +1,370 @@
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"container/list"
+	"crypto/rand"
+	"encoding/hex"
+	"hash/fnv"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"stackboard/handlers"
+)
+
+// Header names the cache reads or writes.
+const (
+	HeaderETag            = "ETag"
+	HeaderIfNoneMatch     = "If-None-Match"
+	HeaderCacheControl    = "Cache-Control"
+	HeaderAcceptEncoding  = "Accept-Encoding"
+	HeaderContentEncoding = "Content-Encoding"
+	HeaderContentLength   = "Content-Length"
+	HeaderContentType     = "Content-Type"
+)
+
+// DefaultCacheBytes is the response cache's memory budget when Options leave it unset.
+const DefaultCacheBytes = 64 << 20
+
+// Bodies shorter than this are sent as they are: gzip would save less than its own header costs.
+const minGzipBytes = 1024
+
+// entryOverhead approximates what an entry costs beyond its bodies (key, headers, list element).
+const entryOverhead = 512
+
+// responseCache keeps the rendered answers to reads for the current data version. Every change bumps the version,
+// so an entry is either for the version a request sees or useless; there is no expiry to tune. Entries are kept
+// per variant (URL with query, format, reader's scope) and evicted least recently used within a byte budget.
+type responseCache struct {
+	// version is the data version: bumped by every write this process answers and every change the watcher sees.
+	version atomic.Uint64
+	// boot makes ETags of different server runs differ, as the version starts again at each start.
+	boot   string
+	budget int64
+
+	mu      sync.Mutex
+	used    int64
+	entries map[string]*list.Element
+	lru     *list.List
+	flights map[string]*flight
+}
+
+// cachedResponse is one rendered answer: its status, headers and body, and its gzip form made at most once.
+type cachedResponse struct {
+	key     string
+	version uint64
+	status  int
+	header  http.Header
+	body    []byte
+	etag    string
+
+	gzipOnce sync.Once
+	gzipped  []byte
+	// accounted is what the entry counts for in the cache's budget while stored; guarded by the cache's mu.
+	accounted int64
+}
+
+// flight is a render in progress that requests for the same variant and version wait for instead of repeating.
+type flight struct {
+	done     chan struct{}
+	response *cachedResponse
+}
+
+func newResponseCache(budget int64) *responseCache {
+	if budget <= 0 {
+		budget = DefaultCacheBytes
+	}
+	var seed [4]byte
+	_, _ = rand.Read(seed[:])
+	return &responseCache{
+		boot:    hex.EncodeToString(seed[:]),
+		budget:  budget,
+		entries: make(map[string]*list.Element),
+		lru:     list.New(),
+		flights: make(map[string]*flight),
+	}
+}
+
+// bump starts a new data version: every answer cached so far is out of date.
+func (c *responseCache) bump() {
+	c.version.Add(1)
+}
+
+// etag is the strong validator of a variant at a version; the gzip form is another representation, so it has its own.
+func (c *responseCache) etag(key string, version uint64, gzipped bool) string {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	tag := `"` + c.boot + "-" + strconv.FormatUint(version, 36) + "-" + strconv.FormatUint(h.Sum64(), 36)
+	if gzipped {
+		tag += "-gz"
+	}
+	return tag + `"`
+}
+
+// lookup returns the entry of key at version, or nil.
+func (c *responseCache) lookup(key string, version uint64) *cachedResponse {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.entries[key]
+	if !ok {
+		return nil
+	}
+	entry := el.Value.(*cachedResponse)
+	if entry.version != version {
+		return nil
+	}
+	c.lru.MoveToFront(el)
+	return entry
+}
+
+// fill renders key at version once, however many requests ask for it at the same time. render's answer is cached
+// when it is a plain 200; shared reports whether the answer came from another request's render, which callers
+// must not reuse unless it was cacheable.
+func (c *responseCache) fill(key string, version uint64, render func() *cachedResponse) (response *cachedResponse, shared bool) {
+	flightKey := key + "\x00" + strconv.FormatUint(version, 10)
+	c.mu.Lock()
+	if f, ok := c.flights[flightKey]; ok {
+		c.mu.Unlock()
+		<-f.done
+		return f.response, true
+	}
+	f := &flight{done: make(chan struct{})}
+	c.flights[flightKey] = f
+	c.mu.Unlock()
+
+	defer func() {
+		c.mu.Lock()
+		delete(c.flights, flightKey)
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	f.response = render()
+	if f.response.cacheable() {
+		c.store(f.response)
+	}
+	return f.response, false
+}
+
+// store keeps an entry, replacing the variant's older version and evicting the least recently used beyond budget.
+func (c *responseCache) store(entry *cachedResponse) {
+	size := entry.size()
+	if size > c.budget/4 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[entry.key]; ok {
+		old := el.Value.(*cachedResponse)
+		if old.version > entry.version {
+			return
+		}
+		c.remove(el)
+	}
+	entry.accounted = size
+	c.entries[entry.key] = c.lru.PushFront(entry)
+	c.used += size
+	for c.used > c.budget {
+		c.remove(c.lru.Back())
+	}
+}
+
+// grow accounts for an entry's gzip form, made after it was stored.
+func (c *responseCache) grow(entry *cachedResponse, by int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[entry.key]; ok && el.Value == entry {
+		entry.accounted += by
+		c.used += by
+		for c.used > c.budget && c.lru.Len() > 1 {
+			c.remove(c.lru.Back())
+		}
+	}
+}
+
+func (c *responseCache) remove(el *list.Element) {
+	entry := c.lru.Remove(el).(*cachedResponse)
+	delete(c.entries, entry.key)
+	c.used -= entry.accounted
+}
+
+// stats reports how many entries the cache holds and their bytes.
+func (c *responseCache) stats() (entries int, bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries), c.used
+}
+
+func (e *cachedResponse) cacheable() bool {
+	return e.status == http.StatusOK && e.header.Get("Set-Cookie") == ""
+}
+
+// size is what the entry's body costs in the budget; its gzip form is added when made.
+func (e *cachedResponse) size() int64 {
+	return int64(len(e.body)+len(e.key)) + entryOverhead
+}
+
+// cached serves reads of next from the response cache: a hit costs no query and no render, If-None-Match with the
+// current ETag costs nothing at all, and concurrent misses for one variant render once.
+func (s *Server) cached(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		f, err := negotiate(r)
+		if err != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// The version is read before any query runs: an answer rendered from older data can only be stored
+		// under an older version, never under the one a later write made.
+		version := s.cache.version.Load()
+		key := variantKey(r, f)
+		gz := acceptsGzip(r.Header.Values(HeaderAcceptEncoding))
+		header := w.Header()
+		header.Set(HeaderCacheControl, "no-cache")
+
+		if etagMatches(r.Header.Get(HeaderIfNoneMatch), s.cache.etag(key, version, gz)) {
+			header.Set(HeaderETag, s.cache.etag(key, version, gz))
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		entry := s.cache.lookup(key, version)
+		if entry == nil {
+			var shared bool
+			entry, shared = s.cache.fill(key, version, func() *cachedResponse {
+				return record(next, r, key, version)
+			})
+			if shared && !entry.cacheable() {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		s.cache.send(w, r, entry, gz)
+	})
+}
+
+// record runs next into memory and returns what it answered.
+func record(next http.Handler, r *http.Request, key string, version uint64) *cachedResponse {
+	rec := &responseRecorder{header: make(http.Header)}
+	next.ServeHTTP(rec, r)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	rec.header.Del(HeaderContentLength)
+	return &cachedResponse{key: key, version: version, status: rec.status, header: rec.header, body: rec.body.Bytes()}
+}
+
+// send writes an entry, gzipped when the client takes it and it is worth it.
+func (c *responseCache) send(w http.ResponseWriter, r *http.Request, entry *cachedResponse, acceptsGzip bool) {
+	header := w.Header()
+	for name, values := range entry.header {
+		header[name] = values
+	}
+	body := entry.body
+	cacheable := entry.cacheable()
+	useGzip := acceptsGzip && cacheable && len(body) >= minGzipBytes
+	if useGzip {
+		body = c.gzip(entry)
+		header.Set(HeaderContentEncoding, "gzip")
+	}
+	if cacheable {
+		header.Set(HeaderETag, c.etag(entry.key, entry.version, useGzip))
+	}
+	header.Set(HeaderContentLength, strconv.Itoa(len(body)))
+	w.WriteHeader(entry.status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+// gzip returns the entry's compressed body, compressing it on first use only.
+func (c *responseCache) gzip(entry *cachedResponse) []byte {
+	made := false
+	entry.gzipOnce.Do(func() {
+		var buf bytes.Buffer
+		buf.Grow(len(entry.body) / 4)
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		zw.Write(entry.body)
+		zw.Close()
+		entry.gzipped = buf.Bytes()
+		made = true
+	})
+	if made {
+		c.grow(entry, int64(len(entry.gzipped)))
+	}
+	return entry.gzipped
+}
+
+// responseRecorder is an http.ResponseWriter that keeps the answer in memory.
+type responseRecorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *responseRecorder) Header() http.Header { return w.header }
+
+func (w *responseRecorder) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *responseRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.body.Write(b)
+}
+
+// variantKey names what a read's answer depends on besides the data: the path and query (parameters sorted), the
+// format, and, when reads are scoped by token, who is reading.
+func variantKey(r *http.Request, f format) string {
+	var b strings.Builder
+	b.WriteString(f.String())
+	b.WriteByte(' ')
+	b.WriteString(r.URL.Path)
+	if r.URL.RawQuery != "" {
+		b.WriteByte('?')
+		b.WriteString(r.URL.Query().Encode())
+	}
+	if access := handlers.AccessFrom(r.Context()); access.ReadsRequired {
+		b.WriteString(" as ")
+		b.WriteString(access.Principal())
+	}
+	return b.String()
+}
+
+// acceptsGzip reports whether an Accept-Encoding header takes gzip (and does not refuse it with q=0).
+func acceptsGzip(values []string) bool {
+	for _, value := range values {
+		for part := range strings.SplitSeq(value, ",") {
+			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+				continue
+			}
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
+}
+
+// etagMatches reports whether an If-None-Match header names etag, or is "*".
+func etagMatches(ifNoneMatch, etag string) bool {
+	if ifNoneMatch == "" {
+		return false
+	}
+	for candidate := range strings.SplitSeq(ifNoneMatch, ",") {
+		candidate = strings.TrimSpace(candidate)
+		if candidate == "*" || strings.TrimPrefix(candidate, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
