@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,34 @@ func TestGracefulShutdownFinishesRequestsInFlight(t *testing.T) {
 	}
 }
 
+// Pages link to assets by content-hashed names, which browsers may keep for a year.
+func TestPagesLinkImmutableHashedAssets(t *testing.T) {
+	server := newTestServer(openTestDB(t))
+	page := get(t, server, "/api/products", HeaderAccept, browserAccept).Body.String()
+	links := regexp.MustCompile(`(?:src|href)="(/static/[^"]+)"`).FindAllStringSubmatch(page, -1)
+	if len(links) < 4 {
+		t.Fatalf("the page links %d assets, want the stylesheet, the scripts and the icon", len(links))
+	}
+	hashed := regexp.MustCompile(`^/static/[a-z0-9.-]+\.[0-9a-f]{10}\.(css|js|svg)$`)
+	for _, link := range links {
+		target := link[1]
+		if !hashed.MatchString(target) {
+			t.Errorf("%s is not a content-hashed name", target)
+			continue
+		}
+		rec := get(t, server, target)
+		if rec.Code != http.StatusOK || rec.Body.Len() == 0 {
+			t.Errorf("GET %s: %d", target, rec.Code)
+		}
+		if got := rec.Header().Get(HeaderCacheControl); got != "public, max-age=31536000, immutable" {
+			t.Errorf("GET %s: Cache-Control %q", target, got)
+		}
+	}
+	if rec := get(t, server, "/static/app.0000000000.css"); rec.Code != http.StatusNotFound {
+		t.Errorf("a hashed name of no asset: %d, want 404", rec.Code)
+	}
+}
+
 func TestStaticAssetsAreEmbedded(t *testing.T) {
 	server := newTestServer(openTestDB(t))
 	tests := []struct {
@@ -71,6 +100,11 @@ func TestStaticAssetsAreEmbedded(t *testing.T) {
 		rec := get(t, server, tt.path)
 		if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), tt.contentType) || !strings.Contains(rec.Body.String(), tt.contains) {
 			t.Errorf("GET %s: %d %s", tt.path, rec.Code, rec.Header().Get("Content-Type"))
+		}
+	}
+	for _, tt := range tests {
+		if got := get(t, server, tt.path).Header().Get(HeaderCacheControl); got != "no-cache" {
+			t.Errorf("GET %s: Cache-Control %q; a name that does not change with the content must be revalidated", tt.path, got)
 		}
 	}
 	if rec := get(t, server, "/static/"); rec.Code != 404 {
