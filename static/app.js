@@ -108,6 +108,30 @@
   });
   setInterval(renderLive, 1000);
 
+  // --- Ages ("for 14 min"): the server may answer from its cache, rendered a while ago, so the page works them
+  // out again from their timestamps, with the server's rounding, and keeps them current.
+  function durationText(ms) {
+    var s = Math.max(0, Math.floor(ms / 1000));
+    if (s < 60) { return s + " s"; }
+    if (s < 3600) { return Math.floor(s / 60) + " min"; }
+    if (s < 48 * 3600) { return Math.floor(s / 3600) + " h"; }
+    return Math.floor(s / 86400) + " d";
+  }
+
+  function refreshAges() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-since]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(at)) {
+        var text = durationText(now - at);
+        if (el.textContent !== text) { el.textContent = text; }
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", refreshAges);
+  document.addEventListener("htmx:afterSettle", refreshAges);
+  setInterval(refreshAges, 15000);
+
   // A page the browser keeps in its back/forward cache would keep its event stream open, and a browser opens only
   // six connections to a host over HTTP/1.1: after six pages the seventh would never load. So the stream closes
   // when the page is hidden, and a page that comes back from the cache reloads, for fresh data and a new stream.
