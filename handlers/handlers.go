@@ -20,6 +20,9 @@ type View struct {
 // Responder writes a View in the format the request asks for.
 type Responder interface {
 	Respond(w http.ResponseWriter, r *http.Request, v View) error
+	// WantsHTML reports whether the request will be answered with a page or a partial, which show long lists a
+	// page at a time where the documented JSON stays complete.
+	WantsHTML(r *http.Request) bool
 }
 
 // Error is a failure with the HTTP status and the code that an API family reports for it.

@@ -22,31 +22,59 @@ type Products struct {
 }
 
 // List answers GET /api/products: every product (or those the filters keep) with its layers, stacks and
-// services, and on pages a health summary.
+// services. With limit or marker, and always on pages, it answers one page of products; JSON then names the next
+// page in a Link header, and pages add a health summary.
 func (h Products) List(w http.ResponseWriter, r *http.Request) error {
-	filter, err := productFilterFrom(r.URL.Query())
+	query := r.URL.Query()
+	filter, err := productFilterFrom(query)
 	if err != nil {
 		return err
 	}
 	filter.Projects = AccessFrom(r.Context()).VisibleProjects()
-	products, err := models.FindProducts(r.Context(), h.DB, filter)
-	if err != nil {
+	listFailed := func(err error) error {
 		return &Error{Status: 622, Code: "622", Message: "List Products Error", Err: err}
 	}
-	fleet, err := models.LoadFleet(r.Context(), h.DB, AccessFrom(r.Context()).VisibleProjects())
+	paged := query.Has("limit") || query.Has("marker")
+	if !h.Out.WantsHTML(r) && !paged {
+		products, err := models.FindProducts(r.Context(), h.DB, filter)
+		if err != nil {
+			return listFailed(err)
+		}
+		return h.Out.Respond(w, r, View{Data: products})
+	}
+	if filter.Limit == 0 {
+		filter.Limit = models.DefaultPageLimit
+	}
+	products, err := models.FindProductPage(r.Context(), h.DB, filter)
 	if err != nil {
-		return &Error{Status: 622, Code: "622", Message: "List Products Error", Err: err}
+		return listFailed(err)
 	}
-	page := views.OverviewPage{
-		Meta: views.Meta{
-			Title: "Products", Nav: views.NavProducts, URL: r.URL.RequestURI(), Topics: []string{models.TopicAll},
-			Query: filter.Query, Overview: true, Fleet: fleet,
-		},
-		Products: products,
-		Filter:   filter,
+	page := views.OverviewPage{Products: products.Products, NextMarker: products.NextMarker, Filter: filter}
+	if products.NextMarker != nil {
+		w.Header().Set("Link", "<"+page.MoreURL()+`>; rel="next"`)
 	}
+	if !h.Out.WantsHTML(r) {
+		return h.Out.Respond(w, r, View{Data: products.Products})
+	}
+	if query.Has("marker") {
+		// htmx loading more rows onto the overview asks for the rows alone.
+		return h.Out.Respond(w, r, View{Data: products.Products, Partial: views.ProductRows(page)})
+	}
+	fleet, err := models.LoadFleet(r.Context(), h.DB, filter.Projects)
+	if err != nil {
+		return listFailed(err)
+	}
+	counts, err := models.CountProducts(r.Context(), h.DB, filter)
+	if err != nil {
+		return listFailed(err)
+	}
+	page.Meta = views.Meta{
+		Title: "Products", Nav: views.NavProducts, URL: r.URL.RequestURI(), Topics: []string{models.TopicAll},
+		Query: filter.Query, Overview: true, Fleet: fleet,
+	}
+	page.Counts = counts
 	return h.Out.Respond(w, r, View{
-		Data:    products,
+		Data:    products.Products,
 		Page:    views.ProductsPage(page),
 		Partial: views.ProductsPartial(page),
 	})
@@ -106,6 +134,16 @@ func productFilterFrom(query url.Values) (models.ProductFilter, error) {
 			return filter, &models.FieldError{Field: "stable", Reason: models.ReasonInvalid, Problem: strconv.Quote(value) + " is neither true nor false"}
 		}
 		filter.Stable = &stable
+	}
+	limit, err := models.ValidateLimit("limit", query.Get("limit"))
+	if err != nil {
+		return filter, err
+	}
+	filter.Limit = limit
+	if query.Has("marker") {
+		if filter.After, err = models.ParseProductMarker(query.Get("marker")); err != nil {
+			return filter, err
+		}
 	}
 	return filter, filter.Validate()
 }

@@ -25,7 +25,19 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 	if err := models.ValidateProjectID("project_id", projectID); err != nil {
 		return err
 	}
-	filter := models.StackFilter{Status: r.URL.Query().Get("status"), Query: r.URL.Query().Get("q")}
+	query := r.URL.Query()
+	filter := models.StackFilter{Status: query.Get("status"), Query: query.Get("q"), Marker: query.Get("marker")}
+	limit, err := models.ValidateLimit("limit", query.Get("limit"))
+	if err != nil {
+		return err
+	}
+	filter.Limit = limit
+	// The documented JSON lists every stack unless a page is asked for; a browser gets a page and loads more.
+	paged := query.Has("limit") || query.Has("marker")
+	html := h.Out.WantsHTML(r)
+	if filter.Limit == 0 && (paged || html) {
+		filter.Limit = models.DefaultPageLimit
+	}
 	if err := filter.Validate(); err != nil {
 		return err
 	}
@@ -46,10 +58,19 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 		Filter: filter,
 		Now:    time.Now(),
 	}
+	var data any = list
+	if paged {
+		data = models.StackPage{Stacks: list.Stacks, NextMarker: list.NextMarker}
+	}
+	partial := views.StacksPartial(page)
+	if query.Has("marker") {
+		// htmx loading more rows onto the list asks for the rows alone.
+		partial = views.StackRows(page)
+	}
 	return h.Out.Respond(w, r, View{
-		Data:    list,
+		Data:    data,
 		Page:    views.StacksPage(page),
-		Partial: views.StacksPartial(page),
+		Partial: partial,
 	})
 }
 

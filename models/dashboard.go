@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -24,6 +26,30 @@ type ProductFilter struct {
 	RunStatus string
 	// Projects, when not nil, keeps only the products of these projects (what a scoped token may read).
 	Projects []string
+	// After keeps the products created after the one it names (a page's next marker); Limit, when not zero, keeps
+	// at most that many.
+	After int64
+	Limit int
+}
+
+// Limits of a page of a list.
+const (
+	// DefaultPageLimit is how many rows a page in the browser shows before it loads more.
+	DefaultPageLimit = 100
+	// MaxPageLimit is the most rows one request may ask for.
+	MaxPageLimit = 1000
+)
+
+// ValidateLimit checks a page size asked for in a query parameter: empty means none asked.
+func ValidateLimit(field, value string) (int, error) {
+	if value == "" {
+		return 0, nil
+	}
+	limit, err := strconv.Atoi(value)
+	if err != nil || limit < 1 || limit > MaxPageLimit {
+		return 0, &FieldError{field, ReasonInvalid, fmt.Sprintf("%q is not a whole number between 1 and %d", clip(value), MaxPageLimit)}
+	}
+	return limit, nil
 }
 
 // IsZero reports whether the filter keeps every product.
@@ -49,7 +75,10 @@ func (f ProductFilter) Validate() error {
 	return nil
 }
 
-// where adds the conditions SQL can check (name, query, project) to a query on products.
+// stackRunStatusSQL is the run status of the stack ps.stack_pk, for conditions on products' stacks.
+const stackRunStatusSQL = `(SELECT ` + runStatusSQL + ` FROM services sv WHERE sv.stack_pk = ps.stack_pk)`
+
+// where adds the conditions of the filter to a query on products.
 func (f ProductFilter) where(q *gorm.DB) *gorm.DB {
 	if f.Name != "" {
 		q = q.Where("name = ?", f.Name)
@@ -65,25 +94,30 @@ func (f ProductFilter) where(q *gorm.DB) *gorm.DB {
 		q = q.Where(`LOWER(name) LIKE ? ESCAPE '\' OR pk IN (SELECT ps.product_pk FROM product_stacks ps
 			JOIN stacks s ON s.pk = ps.stack_pk WHERE LOWER(s.name) LIKE ? ESCAPE '\')`, pattern, pattern)
 	}
+	// A product is stable when none of its stacks runs anything but RUNNING.
+	unstable := `EXISTS (SELECT 1 FROM product_stacks ps WHERE ps.product_pk = products.pk AND ` + stackRunStatusSQL + ` <> 'RUNNING')`
+	if f.Stable != nil && *f.Stable {
+		q = q.Where("NOT " + unstable)
+	}
+	if f.Stable != nil && !*f.Stable {
+		q = q.Where(unstable)
+	}
+	if f.RunStatus != "" {
+		q = q.Where(`EXISTS (SELECT 1 FROM product_stacks ps WHERE ps.product_pk = products.pk AND `+stackRunStatusSQL+` = ?)`, f.RunStatus)
+	}
 	return q
 }
 
-// keeps applies the conditions that need the rolled-up statuses.
-func (f ProductFilter) keeps(p ProductStatus) bool {
-	if f.Stable != nil && p.IsStable != *f.Stable {
-		return false
+// page adds the filter's conditions and its page (After, Limit) to a query on products, in creation order.
+func (f ProductFilter) page(q *gorm.DB) *gorm.DB {
+	q = f.where(q)
+	if f.After > 0 {
+		q = q.Where("pk > ?", f.After)
 	}
-	if f.RunStatus == "" {
-		return true
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
 	}
-	for _, layer := range p.StackDeps {
-		for _, s := range layer {
-			if s.Status == f.RunStatus {
-				return true
-			}
-		}
-	}
-	return false
+	return q.Order("pk")
 }
 
 // likePattern turns a search text into a LIKE pattern matching it anywhere, ignoring case.
@@ -208,6 +242,31 @@ type StackFilter struct {
 	Status string
 	// Query keeps stacks whose name contains it, ignoring case.
 	Query string
+	// Marker keeps the stacks listed after the one it names (a page's next_marker); Limit, when not zero, keeps
+	// at most that many and sets the list's NextMarker when there are more.
+	Marker string
+	Limit  int
+}
+
+// stackMarker is where a page of stacks ends: the last stack's creation time and key. It still works when that
+// stack has been deleted since.
+type stackMarker struct {
+	created time.Time
+	pk      int64
+}
+
+func (m stackMarker) String() string {
+	return strconv.FormatInt(m.created.Unix(), 10) + "-" + strconv.FormatInt(m.pk, 10)
+}
+
+func parseStackMarker(value string) (stackMarker, error) {
+	seconds, pk, ok := strings.Cut(value, "-")
+	unix, err1 := strconv.ParseInt(seconds, 10, 64)
+	key, err2 := strconv.ParseInt(pk, 10, 64)
+	if !ok || err1 != nil || err2 != nil || key <= 0 || unix < 0 {
+		return stackMarker{}, &FieldError{"marker", ReasonInvalid, fmt.Sprintf("%q is not a marker from next_marker", clip(value))}
+	}
+	return stackMarker{time.Unix(unix, 0).UTC(), key}, nil
 }
 
 // Validate checks the filter's values.
@@ -219,30 +278,59 @@ func (f StackFilter) Validate() error {
 	if len(f.Query) > 200 {
 		return &FieldError{"q", ReasonTooLong, "is longer than 200 characters"}
 	}
+	if f.Marker != "" {
+		if _, err := parseStackMarker(f.Marker); err != nil {
+			return err
+		}
+	}
+	if f.Limit < 0 || f.Limit > MaxPageLimit {
+		return &FieldError{"limit", ReasonInvalid, fmt.Sprintf("%d is not between 1 and %d", f.Limit, MaxPageLimit)}
+	}
 	return nil
 }
 
 // FindStacks returns the stacks of a project that match filter, newest first (the later created first among equal
 // times), each with its run status, in one SQL statement. An unknown project has no stacks.
 func FindStacks(ctx context.Context, db *gorm.DB, projectID string, filter StackFilter) (StackList, error) {
+	if err := filter.Validate(); err != nil {
+		return StackList{}, err
+	}
 	var rows []struct {
 		Stack
 		RunStatus string
 	}
-	query := db.WithContext(ctx).Table("(?) AS t", db.Raw(`SELECT s.*, `+runStatusSQL+` AS run_status
-		FROM stacks s LEFT JOIN services sv ON sv.stack_pk = s.pk
-		WHERE s.project_id = ?
-		GROUP BY s.pk`, projectID))
+	// The run status is a subquery per row rather than a join and GROUP BY, so that SQL can walk the
+	// (project_id, create_time, pk) index in order and stop after one page.
+	query := db.WithContext(ctx).Table("(?) AS t", db.Raw(`SELECT s.*,
+		(SELECT `+runStatusSQL+` FROM services sv WHERE sv.stack_pk = s.pk) AS run_status
+		FROM stacks s WHERE s.project_id = ?`, projectID))
 	if filter.Status != "" {
 		query = query.Where("status = ? OR run_status = ?", filter.Status, filter.Status)
 	}
 	if filter.Query != "" {
 		query = query.Where(`LOWER(name) LIKE ? ESCAPE '\'`, likePattern(filter.Query))
 	}
+	if filter.Marker != "" {
+		marker, err := parseStackMarker(filter.Marker)
+		if err != nil {
+			return StackList{}, err
+		}
+		query = query.Where("create_time < ? OR create_time = ? AND pk < ?", marker.created, marker.created, marker.pk)
+	}
+	if filter.Limit > 0 {
+		query = query.Limit(filter.Limit + 1)
+	}
 	if err := query.Order("create_time DESC, pk DESC").Scan(&rows).Error; err != nil {
 		return StackList{}, fmt.Errorf("list stacks of project %q: %w", projectID, err)
 	}
-	list := StackList{ProjectID: projectID, Stacks: make([]StackSummary, len(rows))}
+	list := StackList{ProjectID: projectID}
+	if filter.Limit > 0 && len(rows) > filter.Limit {
+		rows = rows[:filter.Limit]
+		last := rows[len(rows)-1]
+		next := stackMarker{last.CreateTime, last.PK}.String()
+		list.NextMarker = &next
+	}
+	list.Stacks = make([]StackSummary, len(rows))
 	for i, row := range rows {
 		list.Stacks[i] = newStackSummary(row.Stack)
 		list.Stacks[i].RunStatus = row.RunStatus

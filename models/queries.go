@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"gorm.io/gorm"
 )
@@ -18,9 +19,9 @@ func ListProducts(ctx context.Context, db *gorm.DB) ([]ProductStatus, error) {
 // services, in three SQL statements whatever the number of products.
 func FindProducts(ctx context.Context, db *gorm.DB, filter ProductFilter) ([]ProductStatus, error) {
 	db = db.WithContext(ctx)
-	selected := filter.where(db.Model(&Product{}).Select("pk"))
+	selected := filter.page(db.Model(&Product{}).Select("pk"))
 	var products []Product
-	if err := filter.where(db).Order("pk").Find(&products).Error; err != nil {
+	if err := filter.page(db).Find(&products).Error; err != nil {
 		return nil, fmt.Errorf("list products: %w", err)
 	}
 	var placements []struct {
@@ -52,7 +53,7 @@ func FindProducts(ctx context.Context, db *gorm.DB, filter ProductFilter) ([]Pro
 	result := make([]ProductStatus, len(products))
 	index := make(map[int64]int, len(products))
 	for i, p := range products {
-		result[i] = ProductStatus{ProductName: p.Name, ProjectID: p.ProjectID, StackDeps: [][]StackStatus{}}
+		result[i] = ProductStatus{ProductName: p.Name, ProjectID: p.ProjectID, StackDeps: [][]StackStatus{}, key: p.PK}
 		index[p.PK] = i
 	}
 	lastLayer := make(map[int64]int, len(products))
@@ -69,14 +70,61 @@ func FindProducts(ctx context.Context, db *gorm.DB, filter ProductFilter) ([]Pro
 		layer := &product.StackDeps[len(product.StackDeps)-1]
 		*layer = append(*layer, newStackStatus(pl.Name, pl.Status, pl.Metadata, servicesByStack[pl.StackPK]))
 	}
-	kept := result[:0]
-	for _, product := range result {
-		product.IsStable = isStable(product.StackDeps)
-		if filter.keeps(product) {
-			kept = append(kept, product)
-		}
+	for i := range result {
+		result[i].IsStable = isStable(result[i].StackDeps)
 	}
-	return kept, nil
+	return result, nil
+}
+
+// FindProductPage returns a page of at most filter.Limit products (DefaultPageLimit when zero) after
+// filter.After, in the same three statements as FindProducts.
+func FindProductPage(ctx context.Context, db *gorm.DB, filter ProductFilter) (ProductPage, error) {
+	limit := filter.Limit
+	if limit <= 0 {
+		limit = DefaultPageLimit
+	}
+	filter.Limit = limit + 1
+	products, err := FindProducts(ctx, db, filter)
+	if err != nil {
+		return ProductPage{}, err
+	}
+	page := ProductPage{Products: products}
+	if len(products) > limit {
+		page.Products = products[:limit]
+		next := strconv.FormatInt(products[limit-1].key, 10)
+		page.NextMarker = &next
+	}
+	return page, nil
+}
+
+// ParseProductMarker reads a product page's next marker.
+func ParseProductMarker(value string) (int64, error) {
+	after, err := strconv.ParseInt(value, 10, 64)
+	if err != nil || after <= 0 {
+		return 0, &FieldError{"marker", ReasonInvalid, fmt.Sprintf("%q is not a marker of a page of products", clip(value))}
+	}
+	return after, nil
+}
+
+// CountProducts counts the products a filter keeps, and the stable ones among them, in one SQL statement.
+func CountProducts(ctx context.Context, db *gorm.DB, filter ProductFilter) (ProductCounts, error) {
+	var counts ProductCounts
+	stable := `CASE WHEN EXISTS (SELECT 1 FROM product_stacks ps WHERE ps.product_pk = products.pk AND ` +
+		stackRunStatusSQL + ` <> 'RUNNING') THEN 0 ELSE 1 END`
+	row := struct {
+		Products int
+		Stable   *int
+	}{}
+	err := filter.where(db.WithContext(ctx).Model(&Product{})).
+		Select("COUNT(*) AS products, SUM(" + stable + ") AS stable").Scan(&row).Error
+	if err != nil {
+		return counts, fmt.Errorf("count products: %w", err)
+	}
+	counts.Products = row.Products
+	if row.Stable != nil {
+		counts.Stable = *row.Stable
+	}
+	return counts, nil
 }
 
 // ListStacks returns the stacks of a project, newest first (the later created first among equal times), in

@@ -30,6 +30,20 @@ type ProductStatus struct {
 	IsStable    bool            `json:"is_stable"`
 	// ProjectID is shown on pages; the documented JSON has no place for it.
 	ProjectID string `json:"-"`
+	// key orders products by creation; a page of products ends at one.
+	key int64
+}
+
+// ProductPage is one page of the product list, and where the next one starts (nil on the last).
+type ProductPage struct {
+	Products   []ProductStatus
+	NextMarker *string
+}
+
+// ProductCounts are how many products a filter keeps, and how many of them are stable.
+type ProductCounts struct {
+	Products int
+	Stable   int
 }
 
 // StackStatus is one stack inside a product's layer, as GET /api/products shows it.
@@ -68,6 +82,15 @@ type StackList struct {
 	Stacks []StackSummary `json:"stacks"`
 	// ProjectID is shown on pages; the documented JSON has no place for it.
 	ProjectID string `json:"-"`
+	// NextMarker continues the list after this page when it was asked for a page; nil on the last one.
+	NextMarker *string `json:"-"`
+}
+
+// StackPage is one page of a stack list as JSON shows it: ListStacks's stacks, then next_marker (null on the
+// last page), as the paged RFS lists have it.
+type StackPage struct {
+	Stacks     []StackSummary `json:"stacks"`
+	NextMarker *string        `json:"next_marker"`
 }
 
 // StackSummary is one stack as ListStacks shows it.

@@ -63,6 +63,12 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 	return nil
 }
 
+// WantsHTML reports whether r is answered with a page or a partial.
+func (rs responder) WantsHTML(r *http.Request) bool {
+	f, err := negotiate(r)
+	return err == nil && f != formatJSON
+}
+
 func encodeJSON(buf *bytes.Buffer, v any) error {
 	encoder := json.NewEncoder(buf)
 	encoder.SetEscapeHTML(false)
