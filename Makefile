@@ -17,8 +17,10 @@ run: build ## build and serve the demo data on the embedded SQLite at http://$(A
 test: lint ## every check and every test (race detector on)
 	go test -race -count=1 ./...
 
-bench: ## run the benchmarks
-	go test -run '^$$' -bench . -benchmem ./...
+bench: ## Go benchmarks at sizes S, M, L and load runs (wrk) against a real server: one Markdown table on stdout
+	@command -v wrk >/dev/null || { echo "make bench needs wrk for its load runs: apt-get install -y wrk"; exit 1; }
+	@mkdir -p bin && go test -c -o bin/stackboard.test .
+	STACKBOARD_BENCH=1 ./bin/stackboard.test -test.run '^(TestGeneratedFleetsStayWithinFiveStatements|TestBenchReport)$$' -test.timeout 60m
 
 generate: ## regenerate the templ views
 	go tool templ generate

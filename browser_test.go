@@ -53,6 +53,7 @@ var (
 // TestMain removes the stackboard binary that the browser tests build, and what is left of Chromium's profiles.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	removeFixtures()
 	if binary.dir != "" {
 		os.RemoveAll(binary.dir)
 	}

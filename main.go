@@ -2,6 +2,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -24,9 +26,10 @@ import (
 const usage = `Usage: stackboard <command> [flags]
 
 Commands:
-  serve    serve the dashboard and the API
-  import   apply manifests (YAML or JSON) to the database, all or nothing
-  export   print the whole database as a manifest
+  serve     serve the dashboard and the API
+  import    apply manifests (YAML or JSON) to the database, all or nothing
+  export    print the whole database as a manifest
+  generate  fill an empty database (or write a manifest) with a made-up fleet: --size S, M or L
 
 Run "stackboard <command> -h" for a command's flags. Every flag can also be set by an
 environment variable: --db by STACKBOARD_DB, --addr by STACKBOARD_ADDR, and so on.
@@ -63,13 +66,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		insecureOpen := flags.Bool("insecure-open", false, "serve a non-loopback address without --tokens")
 		writeRate := flags.Float64("write-rate", 1000, "writes a second each client may make (0: no limit)")
 		writeBurst := flags.Int("write-burst", 2000, "writes a client may make at once above --write-rate")
+		cacheMB := flags.Int("cache-mb", 64, "memory for rendered answers kept until the data changes (0: no cache)")
 		if err := parseFlags(flags, args, getenv); err != nil {
 			return err
 		}
 		if flags.NArg() > 0 {
 			return fmt.Errorf("serve takes no arguments, got %q", flags.Args())
 		}
-		opts := web.Options{AuthReads: *authReads, WriteRate: *writeRate, WriteBurst: *writeBurst}
+		opts := web.Options{AuthReads: *authReads, WriteRate: *writeRate, WriteBurst: *writeBurst, CacheBytes: int64(*cacheMB) << 20}
+		if *cacheMB <= 0 {
+			opts.CacheBytes = -1
+		}
 		if *tokens != "" {
 			loaded, err := web.LoadTokens(*tokens)
 			if err != nil {
@@ -99,6 +106,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("export takes no arguments, got %q", flags.Args())
 		}
 		return export(ctx, *db, stdout)
+	case "generate":
+		size := flags.String("size", "", "how big a fleet: S (100 stacks), M (1,000) or L (10,000)")
+		out := flags.String("out", "", "write the fleet as a manifest to this file (- for stdout) instead of filling --db")
+		seed := flags.Uint64("seed", 1, "random seed: the same seed makes the same fleet")
+		if err := parseFlags(flags, args, getenv); err != nil {
+			return err
+		}
+		if flags.NArg() > 0 {
+			return fmt.Errorf("generate takes no arguments, got %q", flags.Args())
+		}
+		dbGiven := false
+		flags.Visit(func(f *flag.Flag) { dbGiven = dbGiven || f.Name == "db" })
+		if dbGiven && *out != "" {
+			return errors.New("generate fills --db or writes --out, not both")
+		}
+		return generate(ctx, *db, *size, *seed, *out, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -204,6 +227,67 @@ func export(ctx context.Context, dsn string, stdout io.Writer) error {
 		return err
 	}
 	return models.EncodeManifest(stdout, manifest)
+}
+
+// generate makes a fleet and writes it as a manifest to out, or else into the database dsn names.
+func generate(ctx context.Context, dsn, sizeName string, seed uint64, out string, stdout, stderr io.Writer) error {
+	if sizeName == "" {
+		return errors.New("generate needs --size S, M or L")
+	}
+	size, err := models.ParseFleetSize(sizeName)
+	if err != nil {
+		return fmt.Errorf("--size: %w", err)
+	}
+	start := time.Now()
+	fleet, err := models.GenerateFleet(size, seed, models.Now())
+	if err != nil {
+		return err
+	}
+	if out != "" {
+		return writeFleetManifest(fleet, out, start, stdout, stderr)
+	}
+	db, err := models.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer models.Close(db)
+	report, err := models.FillDatabase(ctx, db, fleet)
+	if err != nil {
+		return fmt.Errorf("%s: %w", redact(dsn), err)
+	}
+	fmt.Fprintf(stdout, "generated %s: %s in %.1fs\n", size.Name, report, time.Since(start).Seconds())
+	return nil
+}
+
+// writeFleetManifest writes a fleet's manifest to path, or to stdout for "-" (and the summary then to stderr, to
+// keep stdout a manifest).
+func writeFleetManifest(fleet models.GeneratedFleet, path string, start time.Time, stdout, stderr io.Writer) (err error) {
+	summary, w, name := stdout, stdout, path
+	if path == "-" {
+		summary, name = stderr, "stdout"
+	} else {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if closeErr := f.Close(); err == nil {
+				err = closeErr
+			}
+		}()
+		w = f
+	}
+	buffered := bufio.NewWriter(w)
+	if err := models.EncodeManifest(buffered, fleet.Manifest()); err != nil {
+		return err
+	}
+	if err := buffered.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(summary, "wrote %s manifest to %s: %d projects, %d stacks, %d services, %d products in %.1fs\n",
+		fleet.Size.Name, name, len(fleet.Projects), len(fleet.Stacks), len(fleet.Services), len(fleet.Products),
+		time.Since(start).Seconds())
+	return nil
 }
 
 // openDB opens an existing database; unlike serve and import, export does not create one.

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"stackboard/models"
 )
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (string, string, error) {
@@ -147,5 +149,70 @@ func TestServeDemo(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serve returned %v", err)
+	}
+}
+
+func TestGenerateCommand(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "gen.db")
+	stdout, _, err := runCLI(t, nil, "generate", "--size", "S", "--db", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "generated S: 2 projects, 100 stacks, 400 services, 10 products, 2000 events in "; !strings.HasPrefix(stdout, want) {
+		t.Errorf("generate said %q, want %q…", stdout, want)
+	}
+	opened, err := models.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, want := range map[string]int{"projects": 2, "stacks": 100, "services": 400, "products": 10, "product_stacks": 90, "stack_events": 2000} {
+		var got int
+		if err := opened.Raw("SELECT COUNT(*) FROM " + table).Scan(&got).Error; err != nil || got != want {
+			t.Errorf("%s: %d rows (%v), want %d", table, got, err, want)
+		}
+	}
+	models.Close(opened)
+
+	// The manifest is the same for the same seed, on stdout or in a file, and imports.
+	manifest, summary, err := runCLI(t, nil, "generate", "--size", "s", "--out", "-")
+	if err != nil || !strings.HasPrefix(manifest, "projects:\n") || !strings.Contains(summary, "wrote S manifest to stdout") {
+		t.Fatalf("generate --out -: %v, summary %q, manifest %.40q", err, summary, manifest)
+	}
+	path := filepath.Join(dir, "fleet.yaml")
+	env := map[string]string{"STACKBOARD_SEED": "1", "STACKBOARD_DB": filepath.Join(dir, "imported.db")}
+	if _, _, err := runCLI(t, env, "generate", "--size", "S", "--out", path); err != nil {
+		t.Fatal(err)
+	}
+	if written, _ := os.ReadFile(path); string(written) != manifest {
+		t.Error("--out FILE and --out - wrote different manifests for the same seed")
+	}
+	if stdout, _, err := runCLI(t, env, "import", path); err != nil || !strings.Contains(stdout, "100 stacks created") {
+		t.Errorf("import of the generated manifest: %q, %v", stdout, err)
+	}
+	if other, _, _ := runCLI(t, nil, "generate", "--size", "S", "--seed", "2", "--out", "-"); other == manifest {
+		t.Error("seeds 1 and 2 made the same manifest")
+	}
+
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"generate", "--size", "S", "--db", db}, "already holds 2 projects and 100 stacks"},
+		{[]string{"generate", "--size", "X", "--db", filepath.Join(dir, "x.db")}, `--size: unknown fleet size "X" (one of S, M, L)`},
+		{[]string{"generate", "--db", filepath.Join(dir, "x.db")}, "generate needs --size S, M or L"},
+		{[]string{"generate", "--size", "S", "--db", db, "--out", path}, "not both"},
+		{[]string{"generate", "--size", "S", "--seed", "-1"}, "invalid value"},
+		{[]string{"generate", "--size", "S", "extra"}, "takes no arguments"},
+	}
+	for _, tt := range tests {
+		_, _, err := runCLI(t, nil, tt.args...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("stackboard %v: error %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.db")); err == nil {
+		t.Error("a bad --size created the database file")
 	}
 }

@@ -40,6 +40,8 @@ const entryOverhead = 512
 // so an entry is either for the version a request sees or useless; there is no expiry to tune. Entries are kept
 // per variant (URL with query, format, reader's scope) and evicted least recently used within a byte budget.
 type responseCache struct {
+	// off makes every read render afresh (a budget below zero).
+	off bool
 	// version is the data version: bumped by every write this process answers and every change the watcher sees.
 	version atomic.Uint64
 	// boot makes ETags of different server runs differ, as the version starts again at each start.
@@ -75,12 +77,14 @@ type flight struct {
 }
 
 func newResponseCache(budget int64) *responseCache {
+	off := budget < 0
 	if budget <= 0 {
 		budget = DefaultCacheBytes
 	}
 	var seed [4]byte
 	_, _ = rand.Read(seed[:])
 	return &responseCache{
+		off:     off,
 		boot:    hex.EncodeToString(seed[:]),
 		budget:  budget,
 		entries: make(map[string]*list.Element),
@@ -211,7 +215,7 @@ func (e *cachedResponse) size() int64 {
 // current ETag costs nothing at all, and concurrent misses for one variant render once.
 func (s *Server) cached(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead || s.cache.off {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -228,10 +232,12 @@ func (s *Server) cached(next http.Handler) http.Handler {
 		header := w.Header()
 		header.Set(HeaderCacheControl, "no-cache")
 
-		if etagMatches(r.Header.Get(HeaderIfNoneMatch), s.cache.etag(key, version, gz)) {
-			header.Set(HeaderETag, s.cache.etag(key, version, gz))
-			w.WriteHeader(http.StatusNotModified)
-			return
+		if ifNoneMatch := r.Header.Get(HeaderIfNoneMatch); ifNoneMatch != "" {
+			if etag := s.cache.etag(key, version, gz); etagMatches(ifNoneMatch, etag) {
+				header.Set(HeaderETag, etag)
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
 		}
 		entry := s.cache.lookup(key, version)
 		if entry == nil {

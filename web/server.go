@@ -34,7 +34,7 @@ type Options struct {
 	WriteRate  float64
 	WriteBurst int
 	// CacheBytes is the memory budget of rendered answers kept for the current data version; zero means
-	// DefaultCacheBytes.
+	// DefaultCacheBytes, and a negative budget turns the cache off.
 	CacheBytes int64
 }
 
