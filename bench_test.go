@@ -30,6 +30,8 @@ type benchFixture struct {
 
 // benchRequest is one URL in one format.
 type benchRequest struct {
+	// id names the request in benchmark names (no slashes); name shows its route.
+	id     string
 	name   string
 	format string
 	target string
@@ -49,16 +51,16 @@ var benchFormats = []struct {
 // requests lists every page and JSON endpoint of the fixture, in every format.
 func (f benchFixture) requests() []benchRequest {
 	stacks := "/v1/" + f.project + "/stacks"
-	urls := []struct{ name, target string }{
-		{"/api/products", "/api/products"},
-		{"/api/products?stable=false", "/api/products?stable=false"},
-		{"/api/products/{name}", "/api/products/" + f.product},
-		{"/api/products/names", "/api/products/names"},
-		{"/v1/{p}/stacks", stacks},
-		{"/v1/{p}/stacks?limit=100", stacks + "?limit=100"},
-		{"/v1/{p}/stacks/{name}", stacks + "/" + f.stack},
-		{"/v1/{p}/stacks/{name}/metadata", stacks + "/" + f.stack + "/metadata"},
-		{"/v1/{p}/stacks/{name}/events", stacks + "/" + f.stack + "/events"},
+	urls := []struct{ id, name, target string }{
+		{"products", "/api/products", "/api/products"},
+		{"unstable-products", "/api/products?stable=false", "/api/products?stable=false"},
+		{"product", "/api/products/{name}", "/api/products/" + f.product},
+		{"product-names", "/api/products/names", "/api/products/names"},
+		{"stacks", "/v1/{p}/stacks", stacks},
+		{"stacks-page", "/v1/{p}/stacks?limit=100", stacks + "?limit=100"},
+		{"stack", "/v1/{p}/stacks/{name}", stacks + "/" + f.stack},
+		{"stack-metadata", "/v1/{p}/stacks/{name}/metadata", stacks + "/" + f.stack + "/metadata"},
+		{"stack-events", "/v1/{p}/stacks/{name}/events", stacks + "/" + f.stack + "/events"},
 	}
 	var out []benchRequest
 	for _, u := range urls {
@@ -66,7 +68,7 @@ func (f benchFixture) requests() []benchRequest {
 			if format.name != "json" && (u.name == "/api/products/names" || u.name == "/v1/{p}/stacks/{name}/metadata") {
 				continue // JSON only
 			}
-			out = append(out, benchRequest{name: u.name, format: format.name, target: u.target, header: format.header})
+			out = append(out, benchRequest{id: u.id, name: u.name, format: format.name, target: u.target, header: format.header})
 		}
 	}
 	return out
@@ -198,7 +200,7 @@ func BenchmarkRender(b *testing.B) {
 	for _, size := range benchSizes {
 		f := fixture(b, size)
 		for _, req := range f.requests() {
-			b.Run(size+"/"+req.name+"/"+req.format, benchmarkRender(f, req))
+			b.Run(size+"/"+req.id+"/"+req.format, benchmarkRender(f, req))
 		}
 	}
 }
@@ -208,7 +210,7 @@ func BenchmarkCached(b *testing.B) {
 	for _, size := range benchSizes {
 		f := fixture(b, size)
 		for _, req := range f.requests() {
-			b.Run(size+"/"+req.name+"/"+req.format, benchmarkCached(f, req))
+			b.Run(size+"/"+req.id+"/"+req.format, benchmarkCached(f, req))
 		}
 	}
 }

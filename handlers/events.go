@@ -31,7 +31,7 @@ func (h Events) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fleet, err := models.LoadFleet(r.Context(), h.DB, AccessFrom(r.Context()).VisibleProjects())
+	fleet, err := headerFleet(r, h.DB, h.Out)
 	if err != nil {
 		return err
 	}

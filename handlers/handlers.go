@@ -6,6 +6,9 @@ import (
 	"net/http"
 
 	"github.com/a-h/templ"
+	"gorm.io/gorm"
+
+	"stackboard/models"
 )
 
 // View is one view-model in the three forms a URL answers with: JSON, a full page, and the htmx partial.
@@ -49,4 +52,13 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error {
 	return e.Err
+}
+
+// headerFleet is the fleet summary a page's header shows (its project menu). JSON has no header, so a request
+// that will be answered with JSON skips the query.
+func headerFleet(r *http.Request, db *gorm.DB, out Responder) (models.Fleet, error) {
+	if !out.WantsHTML(r) {
+		return models.Fleet{}, nil
+	}
+	return models.LoadFleet(r.Context(), db, AccessFrom(r.Context()).VisibleProjects())
 }

@@ -95,13 +95,15 @@ func (h Products) Get(w http.ResponseWriter, r *http.Request) error {
 	if err := AccessFrom(r.Context()).Check(product.ProjectID, false); err != nil {
 		return err
 	}
-	fleet, err := models.LoadFleet(r.Context(), h.DB, AccessFrom(r.Context()).VisibleProjects())
+	fleet, err := headerFleet(r, h.DB, h.Out)
 	if err != nil {
 		return err
 	}
-	timeline, err := models.ProductTimeline(r.Context(), h.DB, product.ProductName, models.TimelineLength)
-	if err != nil {
-		return err
+	var timeline []models.EventView
+	if h.Out.WantsHTML(r) {
+		if timeline, err = models.ProductTimeline(r.Context(), h.DB, product.ProductName, models.TimelineLength); err != nil {
+			return err
+		}
 	}
 	page := views.ProductPage{
 		Meta: views.Meta{

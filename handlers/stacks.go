@@ -45,7 +45,7 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fleet, err := models.LoadFleet(r.Context(), h.DB, AccessFrom(r.Context()).VisibleProjects())
+	fleet, err := headerFleet(r, h.DB, h.Out)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (h Stacks) Get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fleet, err := models.LoadFleet(r.Context(), h.DB, AccessFrom(r.Context()).VisibleProjects())
+	fleet, err := headerFleet(r, h.DB, h.Out)
 	if err != nil {
 		return err
 	}

@@ -76,7 +76,7 @@ func (f ProductFilter) Validate() error {
 }
 
 // stackRunStatusSQL is the run status of the stack ps.stack_pk, for conditions on products' stacks.
-const stackRunStatusSQL = `(SELECT ` + runStatusSQL + ` FROM services sv WHERE sv.stack_pk = ps.stack_pk)`
+const stackRunStatusSQL = `(SELECT s.run_status FROM stacks s WHERE s.pk = ps.stack_pk)`
 
 // where adds the conditions of the filter to a query on products.
 func (f ProductFilter) where(q *gorm.DB) *gorm.DB {
@@ -159,6 +159,19 @@ type Fleet struct {
 	ByLifecycle []StatusCount
 }
 
+// refreshRunStatusSQL sets stacks.run_status from the stack's services; prefixed with "UPDATE stacks SET " and
+// given a WHERE, it refreshes the stacks it names.
+const refreshRunStatusSQL = `run_status = (SELECT ` + runStatusSQL + ` FROM services sv WHERE sv.stack_pk = stacks.pk)`
+
+// refreshRunStatus recomputes the kept run status of one stack after its services changed, in the writer's
+// transaction.
+func refreshRunStatus(tx *gorm.DB, stackPK int64) error {
+	if err := tx.Exec(`UPDATE stacks SET `+refreshRunStatusSQL+` WHERE pk = ?`, stackPK).Error; err != nil {
+		return fmt.Errorf("refresh run status: %w", err)
+	}
+	return nil
+}
+
 // runStatusSQL rolls a stack's services (joined as sv, grouped by stack) up into its run status, by the same rule
 // as StackRunStatus.
 const runStatusSQL = `CASE
@@ -183,14 +196,10 @@ func LoadFleet(ctx context.Context, db *gorm.DB, projects []string) (Fleet, erro
 		RunStatus *string
 		Stacks    int
 	}
-	err := db.WithContext(ctx).Raw(`SELECT p.id AS project_id, r.lifecycle, r.run_status, COUNT(r.pk) AS stacks
-		FROM projects p LEFT JOIN (
-			SELECT s.pk, s.project_id, s.status AS lifecycle, `+runStatusSQL+` AS run_status
-			FROM stacks s LEFT JOIN services sv ON sv.stack_pk = s.pk
-			GROUP BY s.pk, s.project_id, s.status
-		) r ON r.project_id = p.id
+	err := db.WithContext(ctx).Raw(`SELECT p.id AS project_id, s.status AS lifecycle, s.run_status, COUNT(s.pk) AS stacks
+		FROM projects p LEFT JOIN stacks s ON s.project_id = p.id
 		WHERE `+scope+`
-		GROUP BY p.id, r.lifecycle, r.run_status
+		GROUP BY p.id, s.status, s.run_status
 		ORDER BY p.id`, args...).Scan(&rows).Error
 	if err != nil {
 		return Fleet{}, fmt.Errorf("count stacks: %w", err)
@@ -295,15 +304,8 @@ func FindStacks(ctx context.Context, db *gorm.DB, projectID string, filter Stack
 	if err := filter.Validate(); err != nil {
 		return StackList{}, err
 	}
-	var rows []struct {
-		Stack
-		RunStatus string
-	}
-	// The run status is a subquery per row rather than a join and GROUP BY, so that SQL can walk the
-	// (project_id, create_time, pk) index in order and stop after one page.
-	query := db.WithContext(ctx).Table("(?) AS t", db.Raw(`SELECT s.*,
-		(SELECT `+runStatusSQL+` FROM services sv WHERE sv.stack_pk = s.pk) AS run_status
-		FROM stacks s WHERE s.project_id = ?`, projectID))
+	var rows []Stack
+	query := db.WithContext(ctx).Model(&Stack{}).Where("project_id = ?", projectID)
 	if filter.Status != "" {
 		query = query.Where("status = ? OR run_status = ?", filter.Status, filter.Status)
 	}
@@ -332,7 +334,7 @@ func FindStacks(ctx context.Context, db *gorm.DB, projectID string, filter Stack
 	}
 	list.Stacks = make([]StackSummary, len(rows))
 	for i, row := range rows {
-		list.Stacks[i] = newStackSummary(row.Stack)
+		list.Stacks[i] = newStackSummary(row)
 		list.Stacks[i].RunStatus = row.RunStatus
 	}
 	return list, nil

@@ -212,6 +212,9 @@ func FillDatabase(ctx context.Context, db *gorm.DB, f GeneratedFleet) (GenerateR
 	if err := insertFleet(ctx, tx, f); err != nil {
 		return GenerateReport{}, fmt.Errorf("fill database: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, `UPDATE stacks SET `+refreshRunStatusSQL); err != nil {
+		return GenerateReport{}, fmt.Errorf("fill database: roll up run statuses: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO changes (changed_at, project_id, stack_id, product_name) VALUES (?, '', '', '')`, Now()); err != nil {
 		return GenerateReport{}, fmt.Errorf("fill database: record the change: %w", err)
 	}

@@ -474,3 +474,19 @@ func TestGeneratedDatabaseAnswersQueries(t *testing.T) {
 		t.Errorf("ProductTimeline: %d events, %v", len(timeline), err)
 	}
 }
+
+// A generated database keeps each stack's run status equal to the roll-up of its services, as writes do.
+func TestGeneratedStacksKeepTheirRunStatus(t *testing.T) {
+	db, _ := generatedTestDB(t)
+	var wrong, running int64
+	err := db.Raw(`SELECT COUNT(*) FROM stacks WHERE run_status <> (SELECT ` + runStatusSQL + ` FROM services sv WHERE sv.stack_pk = stacks.pk)`).Scan(&wrong).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Raw(`SELECT COUNT(*) FROM stacks WHERE run_status = 'RUNNING'`).Scan(&running).Error; err != nil {
+		t.Fatal(err)
+	}
+	if wrong != 0 || running == 0 {
+		t.Errorf("%d stacks keep a run status their services do not roll up to; %d are RUNNING", wrong, running)
+	}
+}

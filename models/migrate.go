@@ -108,6 +108,11 @@ func migrations() []migration {
 		{4, "replayed writes keep their Location", []string{
 			`ALTER TABLE requests ADD COLUMN location TEXT NOT NULL DEFAULT ''`,
 		}},
+		{5, "stacks keep their rolled-up run status", []string{
+			`ALTER TABLE stacks ADD COLUMN run_status VARCHAR(32) NOT NULL DEFAULT 'NOT-RUNNING'`,
+			`UPDATE stacks SET ` + refreshRunStatusSQL,
+			`CREATE INDEX stacks_project_statuses ON stacks (project_id, status, run_status)`,
+		}},
 	}
 }
 

@@ -25,6 +25,9 @@ type Stack struct {
 	CreateTime      time.Time
 	UpdateTime      time.Time
 	StatusChangedAt time.Time
+	// RunStatus is the roll-up of the services' run statuses, kept by refreshRunStatus whenever they change so
+	// that lists and counts need not aggregate every service. GORM only reads it.
+	RunStatus string `gorm:"->"`
 }
 
 // Service is one container of a stack.

@@ -358,6 +358,9 @@ func saveServices(tx *gorm.DB, stack Stack, current, wanted, saved []Service, re
 			return err
 		}
 	}
+	if err := refreshRunStatus(tx, stack.PK); err != nil {
+		return err
+	}
 	stack.UpdateTime = now
 	if err := tx.Model(&stack).Update("update_time", now).Error; err != nil {
 		return err
@@ -584,7 +587,7 @@ func isNotFound(err error) bool {
 	return errors.As(err, &notFound)
 }
 
-// replaceServices sets a stack's services to services, in their order.
+// replaceServices sets a stack's services to services, in their order, and the stack's run status to match.
 func replaceServices(tx *gorm.DB, stackPK int64, services []Service) error {
 	if err := tx.Where("stack_pk = ?", stackPK).Delete(&Service{}).Error; err != nil {
 		return err
@@ -594,8 +597,10 @@ func replaceServices(tx *gorm.DB, stackPK int64, services []Service) error {
 		services[i].StackPK = stackPK
 		services[i].Ordinal = i
 	}
-	if len(services) == 0 {
-		return nil
+	if len(services) > 0 {
+		if err := tx.Create(&services).Error; err != nil {
+			return err
+		}
 	}
-	return tx.Create(&services).Error
+	return refreshRunStatus(tx, stackPK)
 }
