@@ -1174,3 +1174,43 @@ func (b *browser) checkNoHorizontalScroll(page string) {
 	b.t.Errorf("%s at %v px scrolls sideways: the page is %v px wide; too wide:\n  %s",
 		page, m.InnerWidth, m.ScrollWidth, strings.Join(culprits, "\n  "))
 }
+
+// A long stack list shows its first 100 rows and loads the next 100 as the last row scrolls into view, keeping
+// the order, until the list ends; the ages of the loaded rows are kept current too.
+func TestBrowserLoadsMoreOnScroll(t *testing.T) {
+	b := setup(t)
+	var manifest strings.Builder
+	manifest.WriteString("projects:\n  - id: bulk-project\n    stacks:\n")
+	for i := range 230 {
+		fmt.Fprintf(&manifest, "      - {name: bulk-%03d, status: DEPLOYMENT_COMPLETE}\n", i)
+	}
+	importManifest(t, b.srv, manifest.String())
+	// Created in one import, in one second: the list is newest first, so the later created come first.
+	var want []string
+	for i := 229; i >= 0; i-- {
+		want = append(want, fmt.Sprintf("bulk-%03d", i))
+	}
+
+	b.open("/v1/bulk-project/stacks")
+	b.waitRows("the first page", "tr[data-stack]", "data-stack", want[:100])
+	for _, upTo := range []int{200, 230} {
+		b.run("scroll to the end of the list", chromedp.Evaluate(`window.scrollTo(0, document.body.scrollHeight)`, nil))
+		b.waitRows(fmt.Sprintf("the list after scrolling (%d rows)", upTo), "tr[data-stack]", "data-stack", want[:upTo])
+	}
+	var more int
+	b.mustEval(`document.querySelectorAll("tr.load-more").length`, &more)
+	if more != 0 {
+		t.Errorf("%d rows still offer more after the last page", more)
+	}
+	var ages []string
+	ages, err := b.stringList(`Array.from(document.querySelectorAll("tr[data-stack] time[data-since]")).map(e => e.textContent)`)
+	if err != nil || len(ages) != 230 {
+		t.Fatalf("%d ages in the list (%v), want one per stack", len(ages), err)
+	}
+	for _, age := range ages {
+		if !strings.HasSuffix(age, " s") && !strings.HasSuffix(age, " min") {
+			t.Errorf("a stack imported just now shows the age %q", age)
+			break
+		}
+	}
+}

@@ -63,6 +63,12 @@ func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
 		sqlDB.Close()
 		return nil, err
 	}
+	if !IsPostgres(dsn) {
+		if err := db.Use(newWriteLock()); err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+	}
 	return db, nil
 }
 

@@ -42,7 +42,7 @@ func Import(ctx context.Context, db *gorm.DB, files ...ManifestFile) (ImportRepo
 		}
 	}
 	var report ImportReport
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := writeTransaction(ctx, db, func(tx *gorm.DB) error {
 		im := importer{tx: tx, now: Now(), report: &report}
 		for _, f := range files {
 			for i, p := range f.Manifest.Projects {

@@ -49,7 +49,7 @@ func (storedRequest) TableName() string { return "requests" }
 // for a different request is a conflict. A nil key just runs write. Failed writes are not remembered, so they can
 // be retried.
 func Replay(ctx context.Context, db *gorm.DB, key *ReplayKey, write func(tx *gorm.DB) (StoredResponse, error)) (response StoredResponse, replayed bool, err error) {
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = writeTransaction(ctx, db, func(tx *gorm.DB) error {
 		if key == nil {
 			response, err = write(tx)
 			return err

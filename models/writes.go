@@ -108,7 +108,7 @@ func CreateStack(ctx context.Context, db *gorm.DB, projectID, name, description 
 		return Stack{}, err
 	}
 	var stack Stack
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := writeTransaction(ctx, db, func(tx *gorm.DB) error {
 		now := Now()
 		if _, err := ensureProject(tx, projectID, now); err != nil {
 			return err
@@ -178,7 +178,7 @@ func UpdateStack(ctx context.Context, db *gorm.DB, projectID, name string, patch
 	if err := patch.Validate(); err != nil {
 		return err
 	}
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return writeTransaction(ctx, db, func(tx *gorm.DB) error {
 		before, err := lockStack(tx, projectID, name)
 		if err != nil {
 			return err
@@ -224,7 +224,7 @@ func DeleteStack(ctx context.Context, db *gorm.DB, projectID, name string, stack
 			return err
 		}
 	}
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return writeTransaction(ctx, db, func(tx *gorm.DB) error {
 		stack, err := lockStack(tx, projectID, name)
 		if err != nil {
 			return err
@@ -295,7 +295,7 @@ func PutService(ctx context.Context, db *gorm.DB, projectID, stackName, serviceN
 		return false, err
 	}
 	created := false
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = writeTransaction(ctx, db, func(tx *gorm.DB) error {
 		stack, err := lockStack(tx, projectID, stackName)
 		if err != nil {
 			return err
@@ -326,7 +326,7 @@ func PutService(ctx context.Context, db *gorm.DB, projectID, stackName, serviceN
 
 // DeleteService removes one service of a stack.
 func DeleteService(ctx context.Context, db *gorm.DB, projectID, stackName, serviceName string) error {
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return writeTransaction(ctx, db, func(tx *gorm.DB) error {
 		stack, err := lockStack(tx, projectID, stackName)
 		if err != nil {
 			return err
@@ -411,7 +411,7 @@ func SaveProduct(ctx context.Context, db *gorm.DB, spec ProductSpec, create bool
 	if err := ValidateProductName("product_name", spec.Name); err != nil {
 		return err
 	}
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return writeTransaction(ctx, db, func(tx *gorm.DB) error {
 		var count int64
 		if err := tx.Model(&Product{}).Where("name = ?", spec.Name).Count(&count).Error; err != nil {
 			return err
@@ -433,7 +433,7 @@ func SaveProduct(ctx context.Context, db *gorm.DB, spec ProductSpec, create bool
 
 // DeleteProduct deletes a product; its stacks stay.
 func DeleteProduct(ctx context.Context, db *gorm.DB, name string) error {
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return writeTransaction(ctx, db, func(tx *gorm.DB) error {
 		var products []Product
 		if err := tx.Where("name = ?", name).Limit(1).Find(&products).Error; err != nil {
 			return err

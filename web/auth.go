@@ -265,7 +265,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		problem = "That token is not known. Check it and try again."
 		status = http.StatusUnauthorized
 	}
-	return responder{log: s.log}.Respond(w, r, handlers.View{
+	return newResponder(s.log).Respond(w, r, handlers.View{
 		Status:  status,
 		Data:    map[string]string{"message": "sign in with a token: POST /login with form field token"},
 		Page:    loginPage(next, problem),

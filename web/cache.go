@@ -52,7 +52,7 @@ type responseCache struct {
 	used    int64
 	entries map[string]*list.Element
 	lru     *list.List
-	flights map[string]*flight
+	flights map[string]*variantFlights
 }
 
 // cachedResponse is one rendered answer: its status, headers and body, and its gzip form made at most once.
@@ -70,10 +70,20 @@ type cachedResponse struct {
 	accounted int64
 }
 
-// flight is a render in progress that requests for the same variant and version wait for instead of repeating.
+// flight is one render of a variant that requests wait for instead of rendering again.
 type flight struct {
-	done     chan struct{}
+	done chan struct{}
+	// version is the data version read just before the render's queries: its answer holds every change up to it.
+	version  uint64
 	response *cachedResponse
+}
+
+// variantFlights are a variant's render in progress and the one queued behind it. However fast writes come, a
+// variant renders once at a time: requests that need newer data than the running render started from wait for
+// the queued one, which starts when the running one ends and serves them all.
+type variantFlights struct {
+	running *flight
+	queued  *flight
 }
 
 func newResponseCache(budget int64) *responseCache {
@@ -89,7 +99,7 @@ func newResponseCache(budget int64) *responseCache {
 		budget:  budget,
 		entries: make(map[string]*list.Element),
 		lru:     list.New(),
-		flights: make(map[string]*flight),
+		flights: make(map[string]*variantFlights),
 	}
 }
 
@@ -109,7 +119,7 @@ func (c *responseCache) etag(key string, version uint64, gzipped bool) string {
 	return tag + `"`
 }
 
-// lookup returns the entry of key at version, or nil.
+// lookup returns the entry of key rendered from data at least as new as version, or nil.
 func (c *responseCache) lookup(key string, version uint64) *cachedResponse {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -118,39 +128,70 @@ func (c *responseCache) lookup(key string, version uint64) *cachedResponse {
 		return nil
 	}
 	entry := el.Value.(*cachedResponse)
-	if entry.version != version {
+	if entry.version < version {
 		return nil
 	}
 	c.lru.MoveToFront(el)
 	return entry
 }
 
-// fill renders key at version once, however many requests ask for it at the same time. render's answer is cached
-// when it is a plain 200; shared reports whether the answer came from another request's render, which callers
-// must not reuse unless it was cacheable.
-func (c *responseCache) fill(key string, version uint64, render func() *cachedResponse) (response *cachedResponse, shared bool) {
-	flightKey := key + "\x00" + strconv.FormatUint(version, 10)
+// fill renders key from data at least as new as version, sharing renders between requests: it joins the running
+// render when that started from new enough data, else the queued one. render gets the version its data is at
+// least as new as. The answer is cached when it is a plain 200; shared reports whether it came from another
+// request's render, which callers must not reuse unless it was cacheable.
+func (c *responseCache) fill(key string, version uint64, render func(version uint64) *cachedResponse) (response *cachedResponse, shared bool) {
 	c.mu.Lock()
-	if f, ok := c.flights[flightKey]; ok {
+	vf := c.flights[key]
+	if vf == nil {
+		vf = &variantFlights{}
+		c.flights[key] = vf
+	}
+	switch {
+	case vf.running == nil:
+		f := &flight{done: make(chan struct{}), version: c.version.Load()}
+		vf.running = f
+		c.mu.Unlock()
+		c.run(key, vf, f, render)
+		return f.response, false
+	case vf.running.version >= version:
+		f := vf.running
+		c.mu.Unlock()
+		<-f.done
+		return f.response, true
+	case vf.queued != nil:
+		f := vf.queued
 		c.mu.Unlock()
 		<-f.done
 		return f.response, true
 	}
 	f := &flight{done: make(chan struct{})}
-	c.flights[flightKey] = f
+	vf.queued = f
+	ahead := vf.running
 	c.mu.Unlock()
+	// The running render promotes this one (and sets its version) as it ends.
+	<-ahead.done
+	c.run(key, vf, f, render)
+	return f.response, false
+}
 
+// run renders one flight, stores a cacheable answer, and starts the queued flight, if any.
+func (c *responseCache) run(key string, vf *variantFlights, f *flight, render func(version uint64) *cachedResponse) {
 	defer func() {
 		c.mu.Lock()
-		delete(c.flights, flightKey)
+		if vf.queued != nil {
+			vf.running, vf.queued = vf.queued, nil
+			vf.running.version = c.version.Load()
+		} else {
+			vf.running = nil
+			delete(c.flights, key)
+		}
 		c.mu.Unlock()
 		close(f.done)
 	}()
-	f.response = render()
+	f.response = render(f.version)
 	if f.response.cacheable() {
 		c.store(f.response)
 	}
-	return f.response, false
 }
 
 // store keeps an entry, replacing the variant's older version and evicting the least recently used beyond budget.
@@ -242,10 +283,10 @@ func (s *Server) cached(next http.Handler) http.Handler {
 		entry := s.cache.lookup(key, version)
 		if entry == nil {
 			var shared bool
-			entry, shared = s.cache.fill(key, version, func() *cachedResponse {
+			entry, shared = s.cache.fill(key, version, func(version uint64) *cachedResponse {
 				return record(next, r, key, version)
 			})
-			if shared && !entry.cacheable() {
+			if shared && (entry == nil || !entry.cacheable()) {
 				next.ServeHTTP(w, r)
 				return
 			}

@@ -273,7 +273,7 @@ func TestCacheKeepsItsBudget(t *testing.T) {
 	body := bytes.Repeat([]byte("x"), 1000)
 	for i := range 40 {
 		key := fmt.Sprintf("json /v1/p/stacks/s-%d", i)
-		cache.fill(key, 0, func() *cachedResponse {
+		cache.fill(key, 0, func(uint64) *cachedResponse {
 			return &cachedResponse{key: key, status: http.StatusOK, header: http.Header{}, body: body}
 		})
 		if i == 0 {
@@ -293,7 +293,7 @@ func TestCacheKeepsItsBudget(t *testing.T) {
 	}
 	cache.bump()
 	if cache.lookup("json /v1/p/stacks/s-0", 0) == nil || cache.lookup("json /v1/p/stacks/s-0", 1) != nil {
-		t.Error("an entry answers for a version other than its own")
+		t.Error("an entry answers for data newer than it was rendered from")
 	}
 }
 
@@ -307,7 +307,7 @@ func TestConcurrentMissesRenderOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			response, _ := cache.fill("page /api/products", 3, func() *cachedResponse {
+			response, _ := cache.fill("page /api/products", 0, func(uint64) *cachedResponse {
 				renders.Add(1)
 				<-release
 				return &cachedResponse{key: "page /api/products", version: 3, status: http.StatusOK, header: http.Header{}, body: []byte("ok")}
@@ -342,5 +342,57 @@ func TestAcceptsGzip(t *testing.T) {
 		if got := acceptsGzip([]string{tc.header}); got != tc.want {
 			t.Errorf("acceptsGzip(%q) = %v, want %v", tc.header, got, tc.want)
 		}
+	}
+}
+
+// While writes keep coming, a variant still renders once at a time: requests that need newer data than the
+// running render started from all wait for one queued render, which starts from data at least as new as theirs.
+func TestRendersQueueBehindTheRunningOne(t *testing.T) {
+	cache := newResponseCache(0)
+	const key = "json /api/products"
+	var renders atomic.Int32
+	firstStarted, releaseFirst := make(chan struct{}), make(chan struct{})
+	render := func(version uint64) *cachedResponse {
+		if renders.Add(1) == 1 {
+			close(firstStarted)
+			<-releaseFirst
+		}
+		return &cachedResponse{key: key, version: version, status: http.StatusOK, header: http.Header{}, body: []byte(fmt.Sprint(version))}
+	}
+	first := make(chan *cachedResponse)
+	go func() {
+		response, _ := cache.fill(key, 0, render)
+		first <- response
+	}()
+	<-firstStarted
+	cache.bump() // a write lands while version 0 renders
+
+	var wg sync.WaitGroup
+	got := make([]string, 6)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			response, _ := cache.fill(key, 1, render)
+			got[i] = string(response.body)
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // let them all queue
+	cache.bump()                      // and another write before the queued render starts
+	close(releaseFirst)
+	wg.Wait()
+	if body := string((<-first).body); body != "0" {
+		t.Errorf("the first request got the render of version %s, want 0", body)
+	}
+	for i, body := range got {
+		if body != "2" {
+			t.Errorf("request %d, which needed version 1, got a render of version %s, want the queued render of 2", i, body)
+		}
+	}
+	if n := renders.Load(); n != 2 {
+		t.Errorf("%d renders, want 2: the running one and one queued for all the newer requests", n)
+	}
+	if entry := cache.lookup(key, 2); entry == nil || string(entry.body) != "2" {
+		t.Error("the newest render is not the cached one")
 	}
 }

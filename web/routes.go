@@ -16,7 +16,7 @@ func varsOf(r *http.Request) map[string]string {
 
 // routes lists every URL the server answers, in one place.
 func (s *Server) routes() http.Handler {
-	out := responder{log: s.log}
+	out := newResponder(s.log)
 	writes := handlers.Writes{DB: s.db, Out: out}
 	products := handlers.Products{DB: s.db, Out: out, Writes: writes}
 	stacks := handlers.Stacks{DB: s.db, Out: out, Writes: writes}
