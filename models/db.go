@@ -64,7 +64,7 @@ func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
 		return nil, err
 	}
 	if !IsPostgres(dsn) {
-		if err := db.Use(newWriteLock()); err != nil {
+		if err := db.Use(&groupCommitter{}); err != nil {
 			sqlDB.Close()
 			return nil, fmt.Errorf("open database: %w", err)
 		}

@@ -3,45 +3,132 @@ package models
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"gorm.io/gorm"
 )
 
-// writeLockName is the GORM plugin name under which a SQLite database keeps its write lock.
-const writeLockName = "stackboard:write-lock"
+// committerName is the GORM plugin name under which a SQLite database keeps its group committer.
+const committerName = "stackboard:group-committer"
 
-// writeLock lets one write transaction of this process at a time reach SQLite. SQLite takes one writer at a
-// time anyway; without the lock, the others find the database busy and SQLite's busy handler puts them to sleep
-// for up to 100 ms at a time, so concurrent writers spend most of their time asleep. Waiting here instead hands
-// the database from one writer to the next at once.
-type writeLock struct {
-	token chan struct{}
+// Most writes one SQLite transaction takes from the queue.
+const mostWritesPerCommit = 128
+
+// groupCommitter runs this process's write transactions on SQLite: one writer at a time, and the writes that
+// queued up meanwhile together in one transaction, each in its own savepoint, with one commit. SQLite takes one
+// writer at a time anyway; letting each write fight for the lock puts the losers to sleep in SQLite's busy
+// handler for up to 100 ms, and committing each one on its own writes the same index pages again and again. A
+// failing write rolls back to its savepoint and does not touch the others; a failing commit fails them all.
+type groupCommitter struct {
+	db *gorm.DB
+
+	mu      sync.Mutex
+	queue   []*pendingWrite
+	running bool
 }
 
-func newWriteLock() *writeLock {
-	return &writeLock{token: make(chan struct{}, 1)}
+// pendingWrite is one write waiting for its transaction.
+type pendingWrite struct {
+	ctx  context.Context
+	fn   func(tx *gorm.DB) error
+	err  error
+	done chan struct{}
 }
 
 // Name names the plugin.
-func (*writeLock) Name() string { return writeLockName }
+func (*groupCommitter) Name() string { return committerName }
 
-// Initialize has nothing to set up: the lock is taken by writeTransaction.
-func (*writeLock) Initialize(*gorm.DB) error { return nil }
+// Initialize remembers the database the committer writes to.
+func (c *groupCommitter) Initialize(db *gorm.DB) error {
+	c.db = db
+	return nil
+}
 
-// writeTransaction runs fn in a transaction; on SQLite it first waits for this process's other write
-// transactions to finish (or for ctx to end). Inside a transaction it runs fn in that transaction.
+// writeTransaction runs fn in a write transaction: on SQLite through the group committer, elsewhere in a
+// transaction of its own. Inside a transaction it runs fn in a savepoint of that transaction. It returns once fn's changes are
+// committed, or with fn's error (its changes rolled back).
 func writeTransaction(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
-	db = db.WithContext(ctx)
 	if _, inTransaction := db.Statement.ConnPool.(gorm.TxCommitter); inTransaction {
+		// The transaction keeps its own context: SQLite rolls back a whole transaction when one of its writes is
+		// interrupted, so a client going away must not interrupt a batch that holds other clients' writes.
 		return db.Transaction(fn)
 	}
-	if lock, ok := db.Config.Plugins[writeLockName].(*writeLock); ok {
-		select {
-		case lock.token <- struct{}{}:
-			defer func() { <-lock.token }()
-		case <-ctx.Done():
-			return fmt.Errorf("wait for the database: %w", ctx.Err())
-		}
+	db = db.WithContext(ctx)
+	committer, ok := db.Config.Plugins[committerName].(*groupCommitter)
+	if !ok {
+		return db.Transaction(fn)
 	}
-	return db.Transaction(fn)
+	return committer.write(ctx, fn)
+}
+
+// write queues fn and waits for its commit. The first writer to find nobody committing commits for everyone
+// queued, until the queue is empty.
+func (c *groupCommitter) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	w := &pendingWrite{ctx: ctx, fn: fn, done: make(chan struct{})}
+	c.mu.Lock()
+	c.queue = append(c.queue, w)
+	lead := !c.running
+	c.running = true
+	c.mu.Unlock()
+	if lead {
+		c.commitAll()
+	}
+	<-w.done
+	return w.err
+}
+
+// commitAll commits batches from the queue until it is empty.
+func (c *groupCommitter) commitAll() {
+	for {
+		c.mu.Lock()
+		n := min(len(c.queue), mostWritesPerCommit)
+		if n == 0 {
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
+		batch := c.queue[:n:n]
+		c.queue = c.queue[n:]
+		c.mu.Unlock()
+		c.commit(batch)
+	}
+}
+
+// commit runs one batch in one transaction.
+func (c *groupCommitter) commit(batch []*pendingWrite) {
+	err := c.db.WithContext(context.WithoutCancel(batch[0].ctx)).Transaction(func(tx *gorm.DB) error {
+		for i, w := range batch {
+			if err := w.ctx.Err(); err != nil {
+				w.err = fmt.Errorf("write abandoned: %w", err)
+				continue
+			}
+			savepoint := fmt.Sprintf("write_%d", i)
+			if err := tx.SavePoint(savepoint).Error; err != nil {
+				return err
+			}
+			w.err = runWrite(tx, w.fn)
+			if w.err != nil {
+				if err := tx.RollbackTo(savepoint).Error; err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	for _, w := range batch {
+		if err != nil && w.err == nil {
+			w.err = fmt.Errorf("commit: %w", err)
+		}
+		close(w.done)
+	}
+}
+
+// runWrite runs one write, turning a panic into its error so that the batch's other writes still commit.
+func runWrite(tx *gorm.DB, fn func(tx *gorm.DB) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in write: %v", p)
+		}
+	}()
+	return fn(tx)
 }
