@@ -30,10 +30,12 @@ const (
 	loadDuration    = 5 * time.Second
 	loadConnections = 16
 	mixedDuration   = 10 * time.Second
-	mixedReaders    = 16
 	mixedWriters    = 8
 	afterWriteReads = 200
 )
+
+// mixedReaders is how many readers the mixed run has (STACKBOARD_BENCH_READERS changes it, to see writes alone).
+var mixedReaders = 16
 
 // loadTarget is one URL the load runs ask for, with the headers of its format.
 type loadTarget struct {
@@ -116,6 +118,9 @@ func TestBenchReport(t *testing.T) {
 
 	bin := stackboardBinary(t)
 	var notes []string
+	if n, err := strconv.Atoi(os.Getenv("STACKBOARD_BENCH_READERS")); err == nil {
+		mixedReaders = n
+	}
 	loadSizes := []string{"M", "L"}
 	if only := os.Getenv("STACKBOARD_BENCH_SIZES"); only != "" {
 		loadSizes = strings.Split(only, ",")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -27,13 +28,37 @@ func recordChanges(tx *gorm.DB, changes ...Change) error {
 		return nil
 	}
 	now := Now()
-	for i := range changes {
-		changes[i].ChangedAt = now
+	rows := make([][]any, len(changes))
+	for i, c := range changes {
+		rows[i] = []any{now, c.ProjectID, c.StackID, c.ProductName}
 	}
-	if err := tx.Create(&changes).Error; err != nil {
+	if err := insertRows(tx, "changes", []string{"changed_at", "project_id", "stack_id", "product_name"}, rows); err != nil {
 		return fmt.Errorf("record change: %w", err)
 	}
 	return nil
+}
+
+// insertRows appends rows to a table in one INSERT. The feeds every write appends to use it rather than GORM's
+// Create, which reflects over each row and reads the keys back: on a status report that was a third of the time.
+func insertRows(tx *gorm.DB, table string, columns []string, rows [][]any) error {
+	const most = 500 // rows per statement, well inside SQLite's limit on parameters
+	for len(rows) > most {
+		if err := insertRows(tx, table, columns, rows[:most]); err != nil {
+			return err
+		}
+		rows = rows[most:]
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	placeholders := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(columns)), ", ") + ")"
+	values := make([]string, len(rows))
+	args := make([]any, 0, len(rows)*len(columns))
+	for i, row := range rows {
+		values[i] = placeholders
+		args = append(args, row...)
+	}
+	return tx.Exec("INSERT INTO "+table+" ("+strings.Join(columns, ", ")+") VALUES "+strings.Join(values, ", "), args...).Error
 }
 
 // ChangeSet says what changed since the watcher last looked.

@@ -171,7 +171,12 @@ func recordEvents(tx *gorm.DB, events []StackEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
-	if err := tx.Create(&events).Error; err != nil {
+	rows := make([][]any, len(events))
+	for i, e := range events {
+		rows[i] = []any{e.StackPK, e.EventTime, e.ResourceType, e.ResourceName, e.EventType, e.EventMessage, e.ElapsedSeconds}
+	}
+	if err := insertRows(tx, "stack_events", []string{"stack_pk", "event_time", "resource_type", "resource_name",
+		"event_type", "event_message", "elapsed_seconds"}, rows); err != nil {
 		return fmt.Errorf("record events: %w", err)
 	}
 	return nil

@@ -75,11 +75,9 @@ func Replay(ctx context.Context, db *gorm.DB, key *ReplayKey, write func(tx *gor
 		if err != nil {
 			return err
 		}
-		return tx.Create(&storedRequest{
-			Principal: key.Principal, ClientRequestID: key.ClientRequestID, Method: key.Method, Path: key.Path,
-			BodySHA256: key.BodySHA256, Status: response.Status, Response: string(response.Body), Location: response.Location,
-			CreatedAt: Now(),
-		}).Error
+		return insertRows(tx, "requests", []string{"principal", "client_request_id", "method", "path", "body_sha256",
+			"status", "response", "location", "created_at"}, [][]any{{key.Principal, key.ClientRequestID, key.Method,
+			key.Path, key.BodySHA256, response.Status, string(response.Body), response.Location, Now()}})
 	})
 	if err != nil {
 		return StoredResponse{}, false, err

@@ -45,13 +45,14 @@ func (c *groupCommitter) Initialize(db *gorm.DB) error {
 }
 
 // writeTransaction runs fn in a write transaction: on SQLite through the group committer, elsewhere in a
-// transaction of its own. Inside a transaction it runs fn in a savepoint of that transaction. It returns once fn's changes are
+// transaction of its own. Inside a transaction it runs fn as part of that transaction. It returns once fn's changes are
 // committed, or with fn's error (its changes rolled back).
 func writeTransaction(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 	if _, inTransaction := db.Statement.ConnPool.(gorm.TxCommitter); inTransaction {
-		// The transaction keeps its own context: SQLite rolls back a whole transaction when one of its writes is
+		// Part of a bigger write, which rolls back as a whole when this part fails: no savepoint of its own. The
+		// transaction keeps its own context: SQLite rolls back a whole transaction when one of its writes is
 		// interrupted, so a client going away must not interrupt a batch that holds other clients' writes.
-		return db.Transaction(fn)
+		return fn(db)
 	}
 	db = db.WithContext(ctx)
 	committer, ok := db.Config.Plugins[committerName].(*groupCommitter)
@@ -97,20 +98,26 @@ func (c *groupCommitter) commitAll() {
 // commit runs one batch in one transaction.
 func (c *groupCommitter) commit(batch []*pendingWrite) {
 	err := c.db.WithContext(context.WithoutCancel(batch[0].ctx)).Transaction(func(tx *gorm.DB) error {
-		for i, w := range batch {
+		for _, w := range batch {
 			if err := w.ctx.Err(); err != nil {
 				w.err = fmt.Errorf("write abandoned: %w", err)
 				continue
 			}
-			savepoint := fmt.Sprintf("write_%d", i)
-			if err := tx.SavePoint(savepoint).Error; err != nil {
+			if len(batch) == 1 {
+				w.err = runWrite(tx, w.fn)
+				return w.err
+			}
+			if err := tx.SavePoint("write").Error; err != nil {
 				return err
 			}
 			w.err = runWrite(tx, w.fn)
 			if w.err != nil {
-				if err := tx.RollbackTo(savepoint).Error; err != nil {
+				if err := tx.RollbackTo("write").Error; err != nil {
 					return err
 				}
+			}
+			if err := tx.Exec("RELEASE SAVEPOINT write").Error; err != nil {
+				return err
 			}
 		}
 		return nil
@@ -132,3 +139,4 @@ func runWrite(tx *gorm.DB, fn func(tx *gorm.DB) error) (err error) {
 	}()
 	return fn(tx)
 }
+

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"hash/fnv"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +48,10 @@ type responseCache struct {
 	// boot makes ETags of different server runs differ, as the version starts again at each start.
 	boot   string
 	budget int64
+
+	// renders holds a token for each render running; there are fewer tokens than cores, so that however many
+	// readers miss at once, writes and cache hits keep a core.
+	renders chan struct{}
 
 	mu      sync.Mutex
 	used    int64
@@ -94,6 +99,7 @@ func newResponseCache(budget int64) *responseCache {
 	var seed [4]byte
 	_, _ = rand.Read(seed[:])
 	return &responseCache{
+		renders: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 		off:     off,
 		boot:    hex.EncodeToString(seed[:]),
 		budget:  budget,
@@ -188,6 +194,8 @@ func (c *responseCache) run(key string, vf *variantFlights, f *flight, render fu
 		c.mu.Unlock()
 		close(f.done)
 	}()
+	c.renders <- struct{}{}
+	defer func() { <-c.renders }()
 	f.response = render(f.version)
 	if f.response.cacheable() {
 		c.store(f.response)
