@@ -139,4 +139,3 @@ func runWrite(tx *gorm.DB, fn func(tx *gorm.DB) error) (err error) {
 	}()
 	return fn(tx)
 }
-
