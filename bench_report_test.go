@@ -30,12 +30,14 @@ const (
 	loadDuration    = 5 * time.Second
 	loadConnections = 16
 	mixedDuration   = 10 * time.Second
-	mixedWriters    = 8
 	afterWriteReads = 200
 )
 
 // mixedReaders is how many readers the mixed run has (STACKBOARD_BENCH_READERS changes it, to see writes alone).
 var mixedReaders = 16
+
+// mixedWriters is how many deploy tools report at once in the mixed run (STACKBOARD_BENCH_WRITERS changes it).
+var mixedWriters = 8
 
 // loadTarget is one URL the load runs ask for, with the headers of its format.
 type loadTarget struct {
@@ -120,6 +122,9 @@ func TestBenchReport(t *testing.T) {
 	var notes []string
 	if n, err := strconv.Atoi(os.Getenv("STACKBOARD_BENCH_READERS")); err == nil {
 		mixedReaders = n
+	}
+	if n, err := strconv.Atoi(os.Getenv("STACKBOARD_BENCH_WRITERS")); err == nil && n > 0 {
+		mixedWriters = n
 	}
 	loadSizes := []string{"M", "L"}
 	if only := os.Getenv("STACKBOARD_BENCH_SIZES"); only != "" {
