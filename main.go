@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -66,7 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		insecureOpen := flags.Bool("insecure-open", false, "serve a non-loopback address without --tokens")
 		writeRate := flags.Float64("write-rate", 1000, "writes a second each client may make (0: no limit)")
 		writeBurst := flags.Int("write-burst", 2000, "writes a client may make at once above --write-rate")
-		cacheMB := flags.Int("cache-mb", 64, "memory for rendered answers kept until the data changes (0: no cache)")
+		cacheMB := flags.Int("cache-mb", int(web.DefaultCacheBytes>>20), "memory for rendered answers kept until the data changes (0: no cache)")
+		memoryMB := flags.Int("memory-mb", 128, "soft limit of the process's memory; the garbage collector works harder near it (0: none; GOMEMLIMIT wins)")
 		if err := parseFlags(flags, args, getenv); err != nil {
 			return err
 		}
@@ -76,6 +78,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		opts := web.Options{AuthReads: *authReads, WriteRate: *writeRate, WriteBurst: *writeBurst, CacheBytes: int64(*cacheMB) << 20}
 		if *cacheMB <= 0 {
 			opts.CacheBytes = -1
+		}
+		if *memoryMB > 0 && getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(int64(*memoryMB) << 20)
 		}
 		if *tokens != "" {
 			loaded, err := web.LoadTokens(*tokens)

@@ -29,7 +29,7 @@ const (
 )
 
 // DefaultCacheBytes is the response cache's memory budget when Options leave it unset.
-const DefaultCacheBytes = 64 << 20
+const DefaultCacheBytes = 32 << 20
 
 // Bodies shorter than this are sent as they are: gzip would save less than its own header costs.
 const minGzipBytes = 1024
@@ -367,12 +367,16 @@ func (w *responseRecorder) Header() http.Header { return w.header }
 func (w *responseRecorder) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
+		// The responder announces the length: one allocation of the right size instead of doubling up to it.
+		if n, err := strconv.Atoi(w.header.Get(HeaderContentLength)); err == nil && n > 0 && n <= 1<<30 {
+			w.body.Grow(n)
+		}
 	}
 }
 
 func (w *responseRecorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.body.Write(b)
 }

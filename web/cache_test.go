@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -394,5 +395,28 @@ func TestRendersQueueBehindTheRunningOne(t *testing.T) {
 	}
 	if entry := cache.lookup(key, 2); entry == nil || string(entry.body) != "2" {
 		t.Error("the newest render is not the cached one")
+	}
+}
+
+// The product list is encoded one product at a time to spare memory; the bytes are exactly encoding/json's.
+func TestProductListEncodesAsOneValue(t *testing.T) {
+	db := openTestDB(t, "spec/list-products.yaml")
+	products, err := models.ListProducts(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, list := range [][]models.ProductStatus{products, products[:1], {}} {
+		var piecewise, whole bytes.Buffer
+		if err := encodeJSON(&piecewise, list); err != nil {
+			t.Fatal(err)
+		}
+		encoder := json.NewEncoder(&whole)
+		encoder.SetEscapeHTML(false)
+		if err := encoder.Encode(list); err != nil {
+			t.Fatal(err)
+		}
+		if piecewise.String() != whole.String() {
+			t.Errorf("%d products encode as\n%s\nwant\n%s", len(list), piecewise.String(), whole.String())
+		}
 	}
 }

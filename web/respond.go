@@ -82,6 +82,22 @@ func (rs responder) WantsHTML(r *http.Request) bool {
 func encodeJSON(buf *bytes.Buffer, v any) error {
 	encoder := json.NewEncoder(buf)
 	encoder.SetEscapeHTML(false)
+	if products, ok := v.([]models.ProductStatus); ok {
+		// The product list can be megabytes: encoded whole, encoding/json would build it all in a buffer of its
+		// own before copying it into buf. One product at a time, only buf holds it; the bytes are the same.
+		buf.WriteByte('[')
+		for i := range products {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := encoder.Encode(products[i]); err != nil {
+				return err
+			}
+			buf.Truncate(buf.Len() - 1) // Encode ends each value with a newline
+		}
+		buf.WriteString("]\n")
+		return nil
+	}
 	return encoder.Encode(v)
 }
 
