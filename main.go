@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		writeRate := flags.Float64("write-rate", 1000, "writes a second each client may make (0: no limit)")
 		writeBurst := flags.Int("write-burst", 2000, "writes a client may make at once above --write-rate")
 		cacheMB := flags.Int("cache-mb", int(web.DefaultCacheBytes>>20), "memory for rendered answers kept until the data changes (0: no cache)")
-		memoryMB := flags.Int("memory-mb", 128, "soft limit of the process's memory; the garbage collector works harder near it (0: none; GOMEMLIMIT wins)")
+		memoryMB := flags.Int("memory-mb", 100, "soft limit of the process's memory; the garbage collector works harder near it (0: none; GOMEMLIMIT wins)")
 		if err := parseFlags(flags, args, getenv); err != nil {
 			return err
 		}

@@ -205,7 +205,7 @@ func (c *responseCache) run(key string, vf *variantFlights, f *flight, render fu
 // store keeps an entry, replacing the variant's older version and evicting the least recently used beyond budget.
 func (c *responseCache) store(entry *cachedResponse) {
 	size := entry.size()
-	if size > c.budget/4 {
+	if size > c.budget/2 {
 		return
 	}
 	c.mu.Lock()
@@ -305,7 +305,7 @@ func (s *Server) cached(next http.Handler) http.Handler {
 
 // record runs next into memory and returns what it answered.
 func record(next http.Handler, r *http.Request, key string, version uint64) *cachedResponse {
-	rec := &responseRecorder{header: make(http.Header)}
+	rec := &responseRecorder{header: make(http.Header), body: new(bytes.Buffer)}
 	next.ServeHTTP(rec, r)
 	if rec.status == 0 {
 		rec.status = http.StatusOK
@@ -359,24 +359,35 @@ func (c *responseCache) gzip(entry *cachedResponse) []byte {
 type responseRecorder struct {
 	header http.Header
 	status int
-	body   bytes.Buffer
+	body   *bytes.Buffer
 }
 
 func (w *responseRecorder) Header() http.Header { return w.header }
 
+// keepBody takes a rendered body as it is, when nothing was written yet.
+func (w *responseRecorder) keepBody(body *bytes.Buffer) {
+	if w.body.Len() == 0 {
+		w.body = body
+		return
+	}
+	w.body.Write(body.Bytes())
+}
+
 func (w *responseRecorder) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
-		// The responder announces the length: one allocation of the right size instead of doubling up to it.
-		if n, err := strconv.Atoi(w.header.Get(HeaderContentLength)); err == nil && n > 0 && n <= 1<<30 {
-			w.body.Grow(n)
-		}
 	}
 }
 
 func (w *responseRecorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.body.Len() == 0 {
+		// A handler that announces its length gets one allocation of the right size, not doubling up to it.
+		if n, err := strconv.Atoi(w.header.Get(HeaderContentLength)); err == nil && n > len(b) && n <= 1<<30 {
+			w.body.Grow(n)
+		}
 	}
 	return w.body.Write(b)
 }

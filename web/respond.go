@@ -49,9 +49,13 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 	if f == formatPage && v.Page == nil || f == formatPartial && v.Partial == nil {
 		f = formatJSON
 	}
-	body := rs.buffers.Get().(*bytes.Buffer)
-	defer rs.buffers.Put(body)
-	body.Reset()
+	keeper, keeps := w.(bodyKeeper)
+	body := new(bytes.Buffer)
+	if !keeps {
+		body = rs.buffers.Get().(*bytes.Buffer)
+		defer rs.buffers.Put(body)
+		body.Reset()
+	}
 	contentType := contentTypeHTML
 	switch f {
 	case formatJSON:
@@ -69,8 +73,20 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 	if status == 0 {
 		status = http.StatusOK
 	}
+	if keeps {
+		setBodyHeaders(w, contentType, body.Len())
+		w.WriteHeader(status)
+		keeper.keepBody(body)
+		return nil
+	}
 	writeBody(w, status, contentType, body.Bytes())
 	return nil
+}
+
+// bodyKeeper is a ResponseWriter that keeps the body it is given: the response cache's recorder. The responder
+// hands it the rendered buffer rather than copying a body of megabytes into it.
+type bodyKeeper interface {
+	keepBody(body *bytes.Buffer)
 }
 
 // WantsHTML reports whether r is answered with a page or a partial.
@@ -102,11 +118,15 @@ func encodeJSON(buf *bytes.Buffer, v any) error {
 }
 
 func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	setBodyHeaders(w, contentType, len(body))
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+func setBodyHeaders(w http.ResponseWriter, contentType string, length int) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(length))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 }
 
 // handlerFunc is a handler that reports failure by returning an error.
