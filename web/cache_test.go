@@ -174,17 +174,7 @@ func TestReadAfterWriteNeverSeesStaleData(t *testing.T) {
 // A change made by another process (here another connection pool, as `stackboard import` is) reaches cached
 // answers through the watcher.
 func TestWritesByOtherProcessesInvalidateTheCache(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shared.db")
-	served, err := models.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer models.Close(served)
-	writer, err := models.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer models.Close(writer)
+	served, writer := openTwoPools(t)
 	importFile(t, writer, filepath.Join("..", "testdata", "spec", "list-products.yaml"))
 
 	server := newTestServer(served)

@@ -35,6 +35,22 @@ func openTestDB(t *testing.T, manifests ...string) *gorm.DB {
 	return db
 }
 
+// openTwoPools opens one SQLite file twice: the pool a server reads, and another that writes as a second process
+// (`stackboard import`) would.
+func openTwoPools(t *testing.T) (served, writer *gorm.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	for _, pool := range []**gorm.DB{&served, &writer} {
+		db, err := models.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { models.Close(db) })
+		*pool = db
+	}
+	return served, writer
+}
+
 func importFile(t *testing.T, db *gorm.DB, path string) {
 	t.Helper()
 	f, err := os.Open(path)

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"stackboard/models"
 )
 
 // sseEvent is one event read off a stream.
@@ -68,17 +66,7 @@ func waitForEvent(t *testing.T, events <-chan sseEvent, name string, within time
 // A write by another connection pool (as by `stackboard import` in another process) reaches an open stream as
 // events named after the changed topics; other topics stay quiet.
 func TestEventStreamCarriesChangesFromOtherProcesses(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "live.db")
-	served, err := models.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer models.Close(served)
-	writer, err := models.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer models.Close(writer)
+	served, writer := openTwoPools(t)
 	importFile(t, writer, filepath.Join("..", "testdata", "spec", "list-products.yaml"))
 
 	server := newTestServer(served)
