@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -54,15 +52,10 @@ func (h Events) List(w http.ResponseWriter, r *http.Request) error {
 func eventQueryFrom(r *http.Request) (models.EventQuery, error) {
 	q := r.URL.Query()
 	query := models.EventQuery{Marker: q.Get("marker"), Filter: q.Get("filter")}
-	if value := q.Get("limit"); value != "" {
-		limit, err := strconv.Atoi(value)
-		if err != nil {
-			return query, &models.FieldError{Field: "limit", Reason: models.ReasonInvalid, Problem: strconv.Quote(value) + " is not a whole number"}
-		}
-		if limit == 0 { // to models.ListEvents, 0 means "the default"
-			return query, &models.FieldError{Field: "limit", Reason: models.ReasonInvalid, Problem: fmt.Sprintf("0 is not between 1 and %d", models.MaxEventLimit)}
-		}
-		query.Limit = limit
+	limit, err := models.ValidateLimit("limit", q.Get("limit"))
+	if err != nil {
+		return query, err
 	}
+	query.Limit = limit
 	return query, nil
 }

@@ -38,9 +38,6 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 	if filter.Limit == 0 && (paged || html) {
 		filter.Limit = models.DefaultPageLimit
 	}
-	if err := filter.Validate(); err != nil {
-		return err
-	}
 	list, err := models.FindStacks(r.Context(), h.DB, projectID, filter)
 	if err != nil {
 		return err

@@ -46,8 +46,11 @@ func ValidateLimit(field, value string) (int, error) {
 		return 0, nil
 	}
 	limit, err := strconv.Atoi(value)
-	if err != nil || limit < 1 || limit > MaxPageLimit {
-		return 0, &FieldError{field, ReasonInvalid, fmt.Sprintf("%q is not a whole number between 1 and %d", clip(value), MaxPageLimit)}
+	if err != nil {
+		return 0, &FieldError{field, ReasonInvalid, strconv.Quote(clip(value)) + " is not a whole number"}
+	}
+	if limit < 1 || limit > MaxPageLimit {
+		return 0, &FieldError{field, ReasonInvalid, fmt.Sprintf("%d is not between 1 and %d", limit, MaxPageLimit)}
 	}
 	return limit, nil
 }

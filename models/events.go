@@ -194,8 +194,8 @@ type EventQuery struct {
 
 // Limits of event paging.
 const (
-	DefaultEventLimit = 100
-	MaxEventLimit     = 1000
+	DefaultEventLimit = DefaultPageLimit
+	MaxEventLimit     = MaxPageLimit
 	maxFilterLength   = 512
 )
 
