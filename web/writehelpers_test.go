@@ -145,17 +145,19 @@ type pageInfoJSON struct {
 func checkPageInfo(t *testing.T, target string, info pageInfoJSON, nextMarker *string, count int) {
 	t.Helper()
 	if (info.NextMarker == nil) != (nextMarker == nil) || (nextMarker != nil && *info.NextMarker != *nextMarker) {
-		t.Errorf("GET %s: page_info.next_marker %v, want the top-level next_marker %v", target, deref(info.NextMarker), deref(nextMarker))
+		t.Errorf("GET %s: page_info.next_marker %q (set: %t), want the top-level next_marker %q (set: %t)", target,
+			deref(info.NextMarker), info.NextMarker != nil, deref(nextMarker), nextMarker != nil)
 	}
 	if info.CurrentCount == nil || *info.CurrentCount != count {
-		t.Errorf("GET %s: page_info.current_count %v, want %d", target, deref(info.CurrentCount), count)
+		t.Errorf("GET %s: page_info.current_count %d (set: %t), want %d", target, deref(info.CurrentCount), info.CurrentCount != nil, count)
 	}
 }
 
-// deref shows a pointer's value, or nil.
-func deref[T any](p *T) any {
+// deref returns a pointer's value, or the zero value for nil.
+func deref[T any](p *T) T {
 	if p == nil {
-		return nil
+		var zero T
+		return zero
 	}
 	return *p
 }
