@@ -166,3 +166,65 @@ func TestReadsCheckTheGivenStackID(t *testing.T) {
 		}
 	}
 }
+
+// A manifest sets the settings; the export writes them only when on, and importing it again changes nothing.
+func TestManifestCarriesTheStackSettings(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	mustImport(t, db, `
+projects:
+  - id: shop
+    stacks:
+      - name: web
+        id: 4d4f4ece-b291-4c71-8083-bec9b8a44de0
+        create_time: 2023-05-17T07:34:22Z
+        enable_deletion_protection: true
+        enable_auto_rollback: true
+      - name: db
+        id: e830c288-ee34-48c0-ba6b-a0e6f6b48d3e
+        create_time: 2023-05-17T07:34:22Z
+        enable_deletion_protection: false
+`)
+	if web := findTestStack(t, db, "shop", "web"); !web.EnableDeletionProtection || !web.EnableAutoRollback {
+		t.Errorf("web: %+v", web)
+	}
+	want := `projects:
+  - id: shop
+    stacks:
+      - name: web
+        id: 4d4f4ece-b291-4c71-8083-bec9b8a44de0
+        description: ""
+        status: CREATION_COMPLETE
+        create_time: "2023-05-17T07:34:22Z"
+        update_time: "2023-05-17T07:34:22Z"
+        enable_deletion_protection: true
+        enable_auto_rollback: true
+        metadata: null
+        services: []
+      - name: db
+        id: e830c288-ee34-48c0-ba6b-a0e6f6b48d3e
+        description: ""
+        status: CREATION_COMPLETE
+        create_time: "2023-05-17T07:34:22Z"
+        update_time: "2023-05-17T07:34:22Z"
+        metadata: null
+        services: []
+products: []
+`
+	exported := exportYAML(t, db)
+	if string(exported) != want {
+		t.Errorf("export:\n%s\nwant:\n%s", exported, want)
+	}
+	if report := mustImport(t, db, string(exported)); report.Changed() {
+		t.Errorf("importing the export again: %+v, want no change", report)
+	}
+	// Leaving a setting out keeps it; giving it changes it.
+	mustImport(t, db, `projects: [{id: shop, stacks: [{name: web, description: kept}]}]`)
+	if web := findTestStack(t, db, "shop", "web"); !web.EnableDeletionProtection || !web.EnableAutoRollback {
+		t.Errorf("a manifest without the settings changed them: %+v", web)
+	}
+	mustImport(t, db, `projects: [{id: shop, stacks: [{name: web, enable_deletion_protection: false}]}]`)
+	if err := DeleteStack(ctx, db, "shop", "web", nil); err != nil {
+		t.Errorf("DeleteStack after the manifest turned protection off: %v", err)
+	}
+}
