@@ -137,7 +137,10 @@ func TestReadsCheckTheGivenStackID(t *testing.T) {
 	}
 	reads := map[string]func(stackID *string) error{
 		"GetStackMetadata": func(id *string) error { _, err := GetStackMetadata(ctx, db, "proj", "web", id); return err },
-		"ListEvents":       func(id *string) error { _, err := ListEvents(ctx, db, "proj", "web", EventQuery{StackID: id}); return err },
+		"ListEvents": func(id *string) error {
+			_, err := ListEvents(ctx, db, "proj", "web", EventQuery{StackID: id})
+			return err
+		},
 	}
 	tests := []struct {
 		name    string
