@@ -36,10 +36,14 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// decodeJSON reads a JSON object into v: malformed JSON is a 400, an unknown field a 400 that names it.
+// decodeJSON reads a JSON object into v: malformed JSON is a 400, an unknown or wrongly-cased field or a value
+// that is not UTF-8 a 400 that names it.
 func decodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return &models.FieldError{Field: "body", Reason: models.ReasonMissing, Problem: "a JSON object is required"}
+	}
+	if err := checkStrict(body, reflect.TypeOf(v)); err != nil {
+		return err
 	}
 	decoder := json.NewDecoder(bytes.NewReader(body))
 	decoder.DisallowUnknownFields()

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -133,7 +134,7 @@ func serviceEvents(stack Stack, old, new []Service, at time.Time) []StackEvent {
 			changes = append(changes, fmt.Sprintf("image %s:%s → %s:%s", previous.ImageName, previous.ImageTag, s.ImageName, s.ImageTag))
 		}
 		if previous.Domains != s.Domains {
-			changes = append(changes, "domains "+s.Domains)
+			changes = append(changes, domainsChange(previous.Domains, s.Domains))
 		}
 		if len(changes) > 0 {
 			events = append(events, event(s.Name, serviceEventType(s), strings.Join(changes, ", ")))
@@ -145,6 +146,64 @@ func serviceEvents(stack Stack, old, new []Service, at time.Time) []StackEvent {
 		}
 	}
 	return events
+}
+
+// Beyond these, an event says how a service's domains changed rather than copying the list: a list of thousands
+// copied into every event would grow the history by megabytes.
+const (
+	maxListedDomains     = 4
+	maxListedDomainBytes = 200
+)
+
+// domainsChange describes a change of a service's domains (stored as JSON arrays): the new list when it is short,
+// else what was added and removed, a few of each by name.
+func domainsChange(before, after string) string {
+	var old, now []string
+	_ = json.Unmarshal([]byte(before), &old)
+	_ = json.Unmarshal([]byte(after), &now)
+	if len(now) <= maxListedDomains && len(after) <= maxListedDomainBytes {
+		return "domains " + after
+	}
+	had := make(map[string]bool, len(old))
+	for _, d := range old {
+		had[d] = true
+	}
+	has := make(map[string]bool, len(now))
+	var added, removed []string
+	for _, d := range now {
+		has[d] = true
+		if !had[d] {
+			added = append(added, d)
+		}
+	}
+	for _, d := range old {
+		if !has[d] {
+			removed = append(removed, d)
+		}
+	}
+	text := "domains:"
+	if len(added) > 0 {
+		text += fmt.Sprintf(" %d added (%s)", len(added), someOf(added))
+	}
+	if len(removed) > 0 {
+		if len(added) > 0 {
+			text += ","
+		}
+		text += fmt.Sprintf(" %d removed (%s)", len(removed), someOf(removed))
+	}
+	if len(added) == 0 && len(removed) == 0 {
+		text += " reordered"
+	}
+	return text + fmt.Sprintf("; %d in all", len(now))
+}
+
+// someOf names the first few items of a list, and says when there are more.
+func someOf(items []string) string {
+	const shown = 3
+	if len(items) <= shown {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:shown], ", ") + ", …"
 }
 
 // serviceEventType is the event type of a service's change into its current state and status.
@@ -212,7 +271,6 @@ type EventQuery struct {
 const (
 	DefaultEventLimit = DefaultPageLimit
 	MaxEventLimit     = MaxPageLimit
-	maxFilterLength   = 512
 )
 
 // EventView is one event as ListStackEvents shows it.
@@ -246,8 +304,8 @@ func parseEventFilter(filter string) ([][]filterCondition, error) {
 	if filter == "" {
 		return nil, nil
 	}
-	if len(filter) > maxFilterLength {
-		return nil, &FieldError{"filter", ReasonTooLong, fmt.Sprintf("is %d characters long; at most %d are allowed", len(filter), maxFilterLength)}
+	if len(filter) > MaxEventFilterLength {
+		return nil, &FieldError{"filter", ReasonTooLong, fmt.Sprintf("is %d characters long; at most %d are allowed", len(filter), MaxEventFilterLength)}
 	}
 	var groups [][]filterCondition
 	for _, group := range strings.Split(filter, "|") {

@@ -134,6 +134,11 @@ func checkManifestStack(s ManifestStack) error {
 			return err
 		}
 	}
+	if s.StatusMessage != nil {
+		if err := ValidateText("status_message", *s.StatusMessage, MaxStatusMessageLength); err != nil {
+			return err
+		}
+	}
 	var created time.Time
 	if s.CreateTime != nil {
 		t, err := parseManifestTime("create_time", *s.CreateTime)
@@ -156,6 +161,9 @@ func checkManifestStack(s ManifestStack) error {
 	}
 	if s.Services == nil {
 		return nil
+	}
+	if err := ValidateServiceCount("services", len(*s.Services)); err != nil {
+		return err
 	}
 	seen := make(map[string]int)
 	for k, svc := range *s.Services {
@@ -182,38 +190,10 @@ func checkManifestService(s ManifestService) error {
 	if err := ValidateRunStatus("status", s.Status); err != nil {
 		return err
 	}
-	for i, d := range s.Domains {
-		if err := ValidateDomain(fmt.Sprintf("domains[%d]", i), d); err != nil {
-			return err
-		}
+	if err := ValidateDomains("domains", s.Domains); err != nil {
+		return err
 	}
 	return ValidateImage("image", s.Image.Name, s.Image.Tag)
-}
-
-// ValidateDomain checks a service's domain: a non-empty host name of at most 253 characters without spaces.
-func ValidateDomain(field, domain string) error {
-	switch {
-	case domain == "":
-		return &FieldError{field, ReasonMissing, "is empty"}
-	case len(domain) > 253:
-		return &FieldError{field, ReasonTooLong, fmt.Sprintf("is %d characters long; at most 253 are allowed", len(domain))}
-	case strings.ContainsAny(domain, " \t\r\n/"):
-		return &FieldError{field, ReasonInvalid, fmt.Sprintf("%q is not a host name", clip(domain))}
-	}
-	return nil
-}
-
-// ValidateImage checks an image reference: a name is required; name and tag have no spaces.
-func ValidateImage(field, name, tag string) error {
-	switch {
-	case name == "":
-		return &FieldError{field + ".name", ReasonMissing, "is required"}
-	case len(name) > 255 || strings.ContainsAny(name, " \t\r\n"):
-		return &FieldError{field + ".name", ReasonInvalid, fmt.Sprintf("%q is not an image name", clip(name))}
-	case len(tag) > 128 || strings.ContainsAny(tag, " \t\r\n:"):
-		return &FieldError{field + ".tag", ReasonInvalid, fmt.Sprintf("%q is not an image tag", clip(tag))}
-	}
-	return nil
 }
 
 // importer applies the entries of manifests inside one transaction.

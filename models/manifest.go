@@ -120,9 +120,17 @@ func (e *ManifestError) Unwrap() error {
 	return e.Err
 }
 
-// DecodeManifest reads one manifest document, YAML or JSON, refusing unknown fields.
+// DecodeManifest reads one manifest document, YAML or JSON, refusing unknown fields and files over
+// MaxManifestBytes.
 func DecodeManifest(name string, r io.Reader) (ManifestFile, error) {
-	decoder := yaml.NewDecoder(r)
+	data, err := io.ReadAll(io.LimitReader(r, MaxManifestBytes+1))
+	if err != nil {
+		return ManifestFile{}, &ManifestError{File: name, Err: err}
+	}
+	if len(data) > MaxManifestBytes {
+		return ManifestFile{}, &ManifestError{File: name, Err: fmt.Errorf("is larger than %d MB; split it into several files", MaxManifestBytes>>20)}
+	}
+	decoder := yaml.NewDecoder(bytes.NewReader(data))
 	decoder.KnownFields(true)
 	var m Manifest
 	if err := decoder.Decode(&m); err != nil {
@@ -158,7 +166,8 @@ func parseManifestTime(field, value string) (time.Time, error) {
 }
 
 // metadataJSON turns a manifest's metadata node into compact JSON, keeping the order of keys; absent and null
-// both give "".
+// both give "". YAML aliases are refused (a few hundred bytes of nested aliases expand to megabytes), and so is
+// JSON over MaxMetadataBytes or nested deeper than MaxMetadataDepth.
 func metadataJSON(field string, node *yaml.Node) (string, error) {
 	if node.Kind == 0 || node.Kind == yaml.ScalarNode && node.ShortTag() == "!!null" {
 		return "", nil
@@ -167,18 +176,26 @@ func metadataJSON(field string, node *yaml.Node) (string, error) {
 		return "", &FieldError{field, ReasonInvalid, "must be a JSON object or null"}
 	}
 	var buf bytes.Buffer
-	if err := writeNodeJSON(&buf, node); err != nil {
+	if err := writeNodeJSON(&buf, node, 1); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return "", &FieldError{field, fe.Reason, fe.Problem}
+		}
 		return "", &FieldError{field, ReasonInvalid, err.Error()}
 	}
 	return buf.String(), nil
 }
 
-func writeNodeJSON(buf *bytes.Buffer, node *yaml.Node) error {
+func writeNodeJSON(buf *bytes.Buffer, node *yaml.Node, depth int) error {
+	if depth > MaxMetadataDepth {
+		return &FieldError{"", ReasonTooLong, fmt.Sprintf("line %d: nests deeper than %d levels", node.Line, MaxMetadataDepth)}
+	}
+	if buf.Len() > MaxMetadataBytes {
+		return &FieldError{"", ReasonTooLong, fmt.Sprintf("is over %d bytes as JSON", MaxMetadataBytes)}
+	}
 	switch node.Kind {
-	case yaml.DocumentNode:
-		return writeNodeJSON(buf, node.Content[0])
 	case yaml.AliasNode:
-		return writeNodeJSON(buf, node.Alias)
+		return fmt.Errorf("line %d: YAML aliases (*%s) are not allowed in metadata; write the value out", node.Line, node.Value)
 	case yaml.MappingNode:
 		buf.WriteByte('{')
 		seen := make(map[string]bool, len(node.Content)/2)
@@ -196,7 +213,7 @@ func writeNodeJSON(buf *bytes.Buffer, node *yaml.Node) error {
 			seen[key.Value] = true
 			writeJSONString(buf, key.Value)
 			buf.WriteByte(':')
-			if err := writeNodeJSON(buf, node.Content[i+1]); err != nil {
+			if err := writeNodeJSON(buf, node.Content[i+1], depth+1); err != nil {
 				return err
 			}
 		}
@@ -207,7 +224,7 @@ func writeNodeJSON(buf *bytes.Buffer, node *yaml.Node) error {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			if err := writeNodeJSON(buf, item); err != nil {
+			if err := writeNodeJSON(buf, item, depth+1); err != nil {
 				return err
 			}
 		}
@@ -246,6 +263,9 @@ func writeScalarJSON(buf *bytes.Buffer, node *yaml.Node) error {
 		buf.Write(encoded)
 	default:
 		writeJSONString(buf, node.Value)
+	}
+	if buf.Len() > MaxMetadataBytes {
+		return &FieldError{"", ReasonTooLong, fmt.Sprintf("is over %d bytes as JSON", MaxMetadataBytes)}
 	}
 	return nil
 }

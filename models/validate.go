@@ -9,12 +9,27 @@ import (
 	"github.com/google/uuid"
 )
 
-// Limits of the values Stackboard accepts.
+// Limits of the values Stackboard accepts, over HTTP and in manifests alike; README.md lists them.
 const (
-	MaxNameLength        = 128
-	MinProjectIDLength   = 3
-	MaxProjectIDLength   = 64
-	MaxDescriptionLength = 1024
+	MaxNameLength          = 128
+	MinProjectIDLength     = 3
+	MaxProjectIDLength     = 64
+	MaxDescriptionLength   = 1024
+	MaxStatusMessageLength = 4096
+	MaxDomainLength        = 253
+	MaxImageNameLength     = 255
+	MaxImageTagLength      = 128
+	MaxDomainsPerService   = 64
+	MaxServicesPerStack    = 256
+	MaxStacksPerLayer      = 256
+	MaxLayersPerProduct    = 32
+	// MaxMetadataBytes is the size of a stack's metadata as compact JSON, MaxMetadataDepth how deeply its objects
+	// and arrays may nest.
+	MaxMetadataBytes     = 64 << 10
+	MaxMetadataDepth     = 16
+	MaxEventFilterLength = 512
+	// MaxManifestBytes is the size of one manifest file.
+	MaxManifestBytes = 64 << 20
 )
 
 // Reason classifies why a value was refused, so that an API can choose its error code.
@@ -87,15 +102,77 @@ func ValidateName(field, name string) error {
 	return nil
 }
 
-// ValidateDescription checks a description: at most 1024 characters.
+// ValidateDescription checks a description: text of at most 1024 characters.
 func ValidateDescription(field, description string) error {
-	if n := utf8.RuneCountInString(description); n > MaxDescriptionLength {
-		return &FieldError{field, ReasonTooLong, fmt.Sprintf("is %d characters long; at most %d are allowed", n, MaxDescriptionLength)}
-	}
-	if !utf8.ValidString(description) {
+	return ValidateText(field, description, MaxDescriptionLength)
+}
+
+// ValidateText checks free text: valid UTF-8, no NUL character (which PostgreSQL cannot store and which no
+// person types), and at most most characters.
+func ValidateText(field, text string, most int) error {
+	if !utf8.ValidString(text) {
 		return &FieldError{field, ReasonInvalid, "is not valid UTF-8"}
 	}
+	if strings.IndexByte(text, 0) >= 0 {
+		return &FieldError{field, ReasonInvalid, "contains a NUL character"}
+	}
+	if n := utf8.RuneCountInString(text); n > most {
+		return &FieldError{field, ReasonTooLong, fmt.Sprintf("is %d characters long; at most %d are allowed", n, most)}
+	}
 	return nil
+}
+
+// ValidateDomains checks a service's domains: at most MaxDomainsPerService, each a host name.
+func ValidateDomains(field string, domains []string) error {
+	if len(domains) > MaxDomainsPerService {
+		return &FieldError{field, ReasonTooLong, fmt.Sprintf("lists %d domains; at most %d are allowed", len(domains), MaxDomainsPerService)}
+	}
+	for i, d := range domains {
+		if err := ValidateDomain(fmt.Sprintf("%s[%d]", field, i), d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateDomain checks a service's domain: a non-empty host name of at most 253 characters without spaces,
+// slashes or control characters.
+func ValidateDomain(field, domain string) error {
+	switch {
+	case domain == "":
+		return &FieldError{field, ReasonMissing, "is empty"}
+	case len(domain) > MaxDomainLength:
+		return &FieldError{field, ReasonTooLong, fmt.Sprintf("is %d characters long; at most %d are allowed", len(domain), MaxDomainLength)}
+	case !utf8.ValidString(domain) || strings.ContainsFunc(domain, isSpaceOrControl) || strings.ContainsAny(domain, "/\\"):
+		return &FieldError{field, ReasonInvalid, fmt.Sprintf("%q is not a host name", clip(domain))}
+	}
+	return nil
+}
+
+// ValidateImage checks an image reference: a name is required; name and tag have no spaces or control
+// characters.
+func ValidateImage(field, name, tag string) error {
+	switch {
+	case name == "":
+		return &FieldError{field + ".name", ReasonMissing, "is required"}
+	case len(name) > MaxImageNameLength || !utf8.ValidString(name) || strings.ContainsFunc(name, isSpaceOrControl):
+		return &FieldError{field + ".name", ReasonInvalid, fmt.Sprintf("%q is not an image name", clip(name))}
+	case len(tag) > MaxImageTagLength || !utf8.ValidString(tag) || strings.ContainsFunc(tag, isSpaceOrControl) || strings.Contains(tag, ":"):
+		return &FieldError{field + ".tag", ReasonInvalid, fmt.Sprintf("%q is not an image tag", clip(tag))}
+	}
+	return nil
+}
+
+// ValidateServiceCount checks the number of services a stack would have.
+func ValidateServiceCount(field string, n int) error {
+	if n > MaxServicesPerStack {
+		return &FieldError{field, ReasonTooLong, fmt.Sprintf("a stack may have at most %d services; this one would have %d", MaxServicesPerStack, n)}
+	}
+	return nil
+}
+
+func isSpaceOrControl(r rune) bool {
+	return r <= ' ' || r == 0x7f || r >= 0x80 && r < 0xa0 || r == utf8.RuneError
 }
 
 // ValidateStackID checks a stack id: a UUID in its 36-character form.
@@ -133,11 +210,17 @@ func ValidateLayers(field string, layers [][]string, inProject func(stackName st
 	if len(layers) == 0 {
 		return &FieldError{field, ReasonMissing, "a product needs at least one layer"}
 	}
+	if len(layers) > MaxLayersPerProduct {
+		return &FieldError{field, ReasonTooLong, fmt.Sprintf("has %d layers; at most %d are allowed", len(layers), MaxLayersPerProduct)}
+	}
 	seen := make(map[string]string)
 	for i, layer := range layers {
 		layerField := fmt.Sprintf("%s[%d]", field, i)
 		if len(layer) == 0 {
 			return &FieldError{layerField, ReasonMissing, fmt.Sprintf("layer %d has no stacks; every layer needs at least one", i+1)}
+		}
+		if len(layer) > MaxStacksPerLayer {
+			return &FieldError{layerField, ReasonTooLong, fmt.Sprintf("layer %d has %d stacks; at most %d are allowed", i+1, len(layer), MaxStacksPerLayer)}
 		}
 		for j, name := range layer {
 			stackField := fmt.Sprintf("%s[%d]", layerField, j)

@@ -152,8 +152,6 @@ type StackPatch struct {
 }
 
 // Most characters of a status message.
-const maxStatusMessageLength = 4096
-
 // Validate checks the patch's values.
 func (p StackPatch) Validate() error {
 	if err := validateGivenStackID("stack_id", p.StackID); err != nil {
@@ -169,8 +167,10 @@ func (p StackPatch) Validate() error {
 			return err
 		}
 	}
-	if p.StatusMessage != nil && len([]rune(*p.StatusMessage)) > maxStatusMessageLength {
-		return &FieldError{"status_message", ReasonTooLong, fmt.Sprintf("is longer than %d characters", maxStatusMessageLength)}
+	if p.StatusMessage != nil {
+		if err := ValidateText("status_message", *p.StatusMessage, MaxStatusMessageLength); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -292,10 +292,8 @@ func (s ServiceSpec) Validate() error {
 	if err := ValidateRunStatus("status", s.Status); err != nil {
 		return err
 	}
-	for i, d := range s.Domains {
-		if err := ValidateDomain(fmt.Sprintf("domains[%d]", i), d); err != nil {
-			return err
-		}
+	if err := ValidateDomains("domains", s.Domains); err != nil {
+		return err
 	}
 	return ValidateImage("image", s.Image.Name, s.Image.Tag)
 }
@@ -334,6 +332,9 @@ func PutService(ctx context.Context, db *gorm.DB, projectID, stackName, serviceN
 			Domains: string(encoded), ImageName: spec.Image.Name, ImageTag: spec.Image.Tag}
 		i := slices.IndexFunc(wanted, func(s Service) bool { return s.Name == serviceName })
 		if i < 0 {
+			if err := ValidateServiceCount("service_name", len(wanted)+1); err != nil {
+				return err
+			}
 			created = true
 			service.Ordinal = len(wanted)
 			wanted = append(wanted, service)
