@@ -73,6 +73,9 @@ func (w walker) object(t reflect.Type, path string) error {
 		}
 		key, _ := tok.(string)
 		field := joinPath(path, key)
+		if key == "" {
+			field = joinPath(path, `""`)
+		}
 		var inner reflect.Type
 		if fields != nil {
 			ft, ok := fields[key]

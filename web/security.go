@@ -128,12 +128,16 @@ func AllowedHosts(addr, publicURL string, extra []string) ([]string, error) {
 
 // checkPath refuses a path with empty, "." or ".." segments, or with an encoded slash or backslash: the router
 // would otherwise answer such paths with a redirect to a cleaned path, and a file server could be led out of its
-// folder. An API client gets a 400 in its family's shape instead.
+// folder. It refuses a malformed query string too. An API client gets a 400 in its family's shape instead.
 func checkPath(u *url.URL) error {
 	raw := u.EscapedPath()
 	lower := strings.ToLower(raw)
 	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(raw, `\`) {
 		return badPath(u.Path, "an encoded '/' or a '\\'")
+	}
+	if _, err := url.ParseQuery(u.RawQuery); err != nil {
+		// The handlers would see a query with the bad pair quietly left out.
+		return &handlers.Error{Status: http.StatusBadRequest, Message: "Bad Request: the query string is malformed: " + err.Error()}
 	}
 	if u.Path == "/" {
 		return nil
