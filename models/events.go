@@ -273,7 +273,7 @@ func ListEvents(ctx context.Context, db *gorm.DB, projectID, stackName string, q
 		return EventPage{}, fmt.Errorf("list events: %w", err)
 	}
 	if len(stacks) == 0 {
-		return EventPage{}, &NotFoundError{Kind: "stack", Name: stackName}
+		return EventPage{}, &NotFoundError{Kind: KindStack, Name: stackName}
 	}
 	query := db.Where("stack_pk = ?", stacks[0].PK)
 	if len(groups) > 0 {

@@ -54,6 +54,8 @@
     var text = el.querySelector(".live-text");
     if (liveState === "reconnecting") {
       text.textContent = "Reconnecting…";
+    } else if (liveState === "stale") {
+      text.textContent = "Stale: the server cannot see changes right now";
     } else if (liveState === "connecting") {
       text.textContent = "Connecting…";
     } else if (lastUpdate === null) {
@@ -94,6 +96,19 @@
       lastVersion = event.data;
       lastUpdate = Date.now();
       renderLive();
+    });
+    // The server's change watcher is down: the stream stays open, and the page says its data may be old.
+    source.addEventListener("stale", function () {
+      liveState = "stale";
+      renderLive();
+    });
+    source.addEventListener("live", function () {
+      if (liveState === "stale") {
+        liveState = "live";
+        lastUpdate = Date.now();
+        htmx.trigger(document.body, "resync");
+        renderLive();
+      }
     });
   }
 

@@ -21,6 +21,9 @@ type Server struct {
 	auth    *auth
 	limiter *rateLimiter
 	cache   *responseCache
+	watch   *watchHealth
+	origins *http.CrossOriginProtection
+	out     responder
 	handler http.Handler
 }
 
@@ -40,7 +43,10 @@ type Options struct {
 
 // NewServer builds the server and its routes. Run tells its pages about changes.
 func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
-	s := &Server{db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes)}
+	s := &Server{
+		db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes), watch: newWatchHealth(),
+		origins: http.NewCrossOriginProtection(), out: newResponder(log),
+	}
 	if opts.Tokens != nil {
 		s.auth = newAuth(opts.Tokens, opts.AuthReads)
 	}
