@@ -191,9 +191,11 @@
     var url = new URL(window.location.href);
     url.searchParams.delete("format");
     var command = "curl -s";
-    if (url.pathname.indexOf("/v1/") === 0) {
+    // The server names the header this page's JSON requires (the /v1 API's Client-Request-Id), if any.
+    var header = document.body.getAttribute("data-json-header");
+    if (header) {
       var id = window.crypto && crypto.randomUUID ? crypto.randomUUID() : "00000000-0000-4000-8000-000000000000";
-      command += " -H 'Client-Request-Id: " + id + "'";
+      command += " -H '" + header + ": " + id + "'";
     }
     return command + " -H 'Accept: application/json' '" + url.href + "'";
   }

@@ -368,3 +368,18 @@ func TestErrorMatrix(t *testing.T) {
 		}
 	}
 }
+
+// Pages say which header their JSON form requires, from the route's family, so that "Copy curl" needs no guess.
+func TestPagesNameTheHeaderTheirJSONNeeds(t *testing.T) {
+	server := newTestServer(openTestDB(t, "spec/list-products.yaml"))
+	for target, want := range map[string]string{
+		"/api/products":      `data-json-header=""`,
+		"/api/products/kodo": `data-json-header=""`,
+		"/v1/ba2b9930c977f71edaeaa3a5e96a8ff1/stacks":      `data-json-header="Client-Request-Id"`,
+		"/v1/ba2b9930c977f71edaeaa3a5e96a8ff1/stacks/kodo": `data-json-header="Client-Request-Id"`,
+	} {
+		if body := get(t, server, target, HeaderAccept, browserAccept).Body.String(); !strings.Contains(body, want) {
+			t.Errorf("%s: no %s", target, want)
+		}
+	}
+}

@@ -37,7 +37,8 @@ func newResponder(log *slog.Logger) responder {
 
 // Respond writes v as JSON, a full page or a partial, in the format the route pipeline decided.
 func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.View) error {
-	f := handlers.RequestFrom(r.Context()).Format
+	req := handlers.RequestFrom(r.Context())
+	f := req.Format
 	if v.Status == http.StatusNoContent {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
@@ -59,9 +60,9 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 		contentType = contentTypeJSON
 		err = encodeJSON(body, v.Data)
 	case handlers.FormatPage:
-		err = v.Page.Render(r.Context(), body)
+		err = v.Page.Render(pageContext(r.Context(), req), body)
 	case handlers.FormatPartial:
-		err = v.Partial.Render(r.Context(), body)
+		err = v.Partial.Render(pageContext(r.Context(), req), body)
 	}
 	if err != nil {
 		return fmt.Errorf("render %s: %w", f, err)
@@ -78,6 +79,14 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 	}
 	writeBody(w, status, contentType, body.Bytes())
 	return nil
+}
+
+// pageContext tells the views what the pipeline decided that they show: the header the page's JSON needs.
+func pageContext(ctx context.Context, req *handlers.Request) context.Context {
+	if req.Family == handlers.FamilyRF {
+		return views.WithJSONHeader(ctx, HeaderClientRequestID)
+	}
+	return ctx
 }
 
 // bodyKeeper is a ResponseWriter that keeps the body it is given: the response cache's recorder. The responder
