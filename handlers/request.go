@@ -54,8 +54,10 @@ const (
 type Request struct {
 	// ID is the request id: the client's Client-Request-Id when usable, else a new UUID.
 	ID string
-	// Format is how the request is answered.
-	Format Format
+	// Format is how the request is answered; FormatErr is set when ?format= names none (a 400, answered in
+	// the format the rest of the request asks for).
+	Format    Format
+	FormatErr error
 	// Family is the error shape of the route.
 	Family Family
 	// Write is set on routes that change data.

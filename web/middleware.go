@@ -49,8 +49,8 @@ func (w *statusRecorder) Unwrap() http.ResponseWriter {
 }
 
 // common wraps every request: it gives it a request id (the client's Client-Request-Id when it sent a usable one),
-// echoes that id, recovers from panics through the error adapter, and writes the access log. The route pipeline
-// fills in the rest of the handlers.Request it starts.
+// echoes that id, negotiates the format, recovers from panics through the error adapter, and writes the access
+// log. The route pipeline fills in the rest of the handlers.Request it starts.
 func (s *Server) common(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -61,7 +61,11 @@ func (s *Server) common(next http.Handler) http.Handler {
 			id = uuid.NewString()
 		}
 		w.Header().Set(HeaderRequestID, id)
-		r = r.WithContext(handlers.WithRequest(r.Context(), &handlers.Request{ID: id}))
+		// The format is negotiated here, once; the family is the API prefix's until a route declares its own,
+		// so that refusals before routing (a Host not allowed) answer in the right shape too.
+		req := &handlers.Request{ID: id, Family: prefixFamily(r.URL.Path)}
+		req.Format, req.FormatErr = negotiate(r)
+		r = r.WithContext(handlers.WithRequest(r.Context(), req))
 		recorder := &statusRecorder{ResponseWriter: w}
 		if isWrite(r.Method) {
 			// A write has committed by the time it answers; a new data version before the answer goes out means

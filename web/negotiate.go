@@ -27,7 +27,7 @@ const (
 // negotiate decides, in DESIGN.md's order, how to answer: ?format= wins; then an htmx request gets the partial
 // (but history restores and boosted navigations get the page); then a browser that prefers HTML gets the page;
 // everything else gets JSON. An unknown ?format= value is an error, reported in the format the rest of the
-// request asks for. It runs once per request, in the route pipeline; everything else reads its answer.
+// request asks for. It runs once per request, in common; everything else reads its answer.
 func negotiate(r *http.Request) (handlers.Format, error) {
 	hxRequest := r.Header.Get(HeaderHXRequest) == "true"
 	fullPage := r.Header.Get(HeaderHXHistoryRestore) == "true" || r.Header.Get(HeaderHXBoosted) == "true"

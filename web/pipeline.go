@@ -29,9 +29,9 @@ type route struct {
 	failure *handlers.Error
 }
 
-// pipeline is every route's way in: it decides, once, the format, the family, the caller's access and the
-// project, puts them in the request context as a handlers.Request, enforces the access rule, and then answers
-// from the cache or the handler. Nothing after it negotiates or infers again.
+// pipeline is every route's way in: with the format common negotiated, it decides, once, the family, the
+// caller's access and the project, puts them in the request's handlers.Request, enforces the access rule, and
+// then answers from the cache or the handler. Nothing after it negotiates or infers again.
 func (s *Server) pipeline(rt route, fn handlerFunc) http.Handler {
 	var next http.Handler = s.handle(fn)
 	if rt.cached && !rt.write {
@@ -40,11 +40,9 @@ func (s *Server) pipeline(rt route, fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := handlers.RequestFrom(r.Context())
 		req.Family, req.Write, req.Project, req.Failure = rt.family, rt.write, rt.project, rt.failure
-		format, formatErr := negotiate(r)
-		req.Format = format
 		w.Header().Set(HeaderVary, s.vary(rt))
-		if formatErr != nil {
-			s.renderError(w, r, &handlers.Error{Status: http.StatusBadRequest, Message: formatErr.Error()})
+		if req.FormatErr != nil {
+			s.renderError(w, r, &handlers.Error{Status: http.StatusBadRequest, Message: req.FormatErr.Error()})
 			return
 		}
 		if rt.write {

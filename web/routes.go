@@ -52,6 +52,8 @@ func (s *Server) routes() http.Handler {
 	)
 
 	r := mux.NewRouter()
+	// secure refuses paths with dot segments; mux's cleaning would answer them with a 301 instead.
+	r.SkipClean(true)
 	r.NotFoundHandler = s.unmatched(func(w http.ResponseWriter, r *http.Request) error {
 		return &handlers.Error{Status: http.StatusNotFound, Message: "Not Found: no page or API at " + r.URL.Path}
 	})
@@ -65,11 +67,11 @@ func (s *Server) routes() http.Handler {
 
 	handle("/", openPage, redirectTo("/api/products"), get, head)
 	handle("/healthz", openPage, health.Check, get, head)
-	r.PathPrefix("/static/").Handler(s.pipeline(openPage, serveFiles(staticFiles(static.Files)))).Methods(get, head)
+	r.PathPrefix("/static/").Handler(s.pipeline(openPage, staticFiles(static.Files))).Methods(get, head)
 
 	handle("/events", page, s.events, get)
 	handle("/login", openPage, s.login, get, head)
-	handle("/login", signIn, s.login, post)
+	handle("/login", signIn, s.limitLogin(s.login), post)
 	handle("/logout", signIn, s.logout, post)
 
 	handle("/api/products", spockList, products.List, get, head)
@@ -90,7 +92,7 @@ func (s *Server) routes() http.Handler {
 	handle(stack+"/services/{service_name}", rfWrite, services.Put, put)
 	handle(stack+"/services/{service_name}", rfWrite, services.Delete, del)
 
-	return s.common(r)
+	return s.common(s.secure(r))
 }
 
 // unmatched answers a URL or method no route takes, in the family of the API prefix it falls under.
@@ -100,29 +102,24 @@ func (s *Server) unmatched(fn handlerFunc) http.Handler {
 		byFamily[f] = s.pipeline(route{family: f}, fn)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		family := handlers.FamilyPage
-		for _, p := range familyPrefixes {
-			if strings.HasPrefix(r.URL.Path, p.prefix) {
-				family = p.family
-				break
-			}
-		}
-		byFamily[family].ServeHTTP(w, r)
+		byFamily[prefixFamily(r.URL.Path)].ServeHTTP(w, r)
 	})
+}
+
+// prefixFamily is the family of the API prefix a path falls under, for answers made before a route is known.
+func prefixFamily(path string) handlers.Family {
+	for _, p := range familyPrefixes {
+		if strings.HasPrefix(path, p.prefix) {
+			return p.family
+		}
+	}
+	return handlers.FamilyPage
 }
 
 // redirectTo answers with a redirect to a fixed path.
 func redirectTo(path string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, path, http.StatusFound)
-		return nil
-	}
-}
-
-// serveFiles adapts a file server to a handlerFunc.
-func serveFiles(files http.Handler) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		files.ServeHTTP(w, r)
 		return nil
 	}
 }
