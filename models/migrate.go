@@ -120,6 +120,10 @@ func migrations() []migration {
 				ELSE 'PARTIALLY-RUNNING' END FROM services sv WHERE sv.stack_pk = stacks.pk)`,
 			`CREATE INDEX stacks_project_statuses ON stacks (project_id, status, run_status)`,
 		}},
+		{6, "stacks keep RFS's deletion protection and auto-rollback settings", []string{
+			`ALTER TABLE stacks ADD COLUMN enable_deletion_protection BOOLEAN NOT NULL DEFAULT FALSE`,
+			`ALTER TABLE stacks ADD COLUMN enable_auto_rollback BOOLEAN NOT NULL DEFAULT FALSE`,
+		}},
 	}
 }
 
@@ -138,6 +142,12 @@ const migrationLockKey = 0x737461636b626f61
 // PostgreSQL an advisory lock, on SQLite the write lock every IMMEDIATE transaction takes) and then reads the
 // version again, so a step another process has just applied is skipped rather than applied twice.
 func Migrate(ctx context.Context, db *gorm.DB) error {
+	return migrateTo(ctx, db, SchemaVersion())
+}
+
+// migrateTo applies the migrations the database has not had yet, up to version target; tests use it to build a
+// database of an older release and upgrade it.
+func migrateTo(ctx context.Context, db *gorm.DB, target int) error {
 	db = db.WithContext(ctx)
 	types := dialectTypes(db)
 	err := migrationStep(db, func(tx *gorm.DB) error {
@@ -158,7 +168,7 @@ func Migrate(ctx context.Context, db *gorm.DB) error {
 		return fmt.Errorf("migrate: the database has schema version %d, newer than this build's %d", current, SchemaVersion())
 	}
 	for _, m := range migrations() {
-		if m.version <= current {
+		if m.version <= current || m.version > target {
 			continue
 		}
 		err := migrationStep(db, func(tx *gorm.DB) error {

@@ -25,6 +25,8 @@ func (s *Server) routes() http.Handler {
 	health := handlers.Health{DB: s.db, Out: out}
 
 	r := mux.NewRouter()
+	// secure refuses paths with dot segments; mux's cleaning would answer them with a 301 instead.
+	r.SkipClean(true)
 	r.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &handlers.Error{Status: http.StatusNotFound, Message: "Not Found: no page or API at " + r.URL.Path}
 	})
@@ -34,10 +36,10 @@ func (s *Server) routes() http.Handler {
 
 	r.Handle("/", http.RedirectHandler("/api/products", http.StatusFound)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/healthz", s.handle(health.Check)).Methods(http.MethodGet, http.MethodHead)
-	r.PathPrefix("/static/").Handler(staticFiles(static.Files)).Methods(http.MethodGet, http.MethodHead)
+	r.PathPrefix("/static/").Handler(s.handle(staticFiles(static.Files))).Methods(http.MethodGet, http.MethodHead)
 
 	r.Handle("/events", s.handle(s.events)).Methods(http.MethodGet)
-	r.Handle("/login", s.handle(s.login)).Methods(http.MethodGet, http.MethodHead, http.MethodPost)
+	r.Handle("/login", s.limitLogin(s.handle(s.login))).Methods(http.MethodGet, http.MethodHead, http.MethodPost)
 	r.Handle("/logout", s.handle(s.logout)).Methods(http.MethodPost)
 
 	// Reads are answered from the response cache while the data version stays the same.
@@ -64,5 +66,5 @@ func (s *Server) routes() http.Handler {
 	r.Handle(stack+"/services/{service_name}", v1Write(services.Put)).Methods(http.MethodPut)
 	r.Handle(stack+"/services/{service_name}", v1Write(services.Delete)).Methods(http.MethodDelete)
 
-	return s.common(s.crossOriginGuard(s.authenticate(s.limitWrites(r))))
+	return s.common(s.secure(s.crossOriginGuard(s.authenticate(s.limitWrites(r)))))
 }

@@ -21,6 +21,8 @@ type Server struct {
 	auth    *auth
 	limiter *rateLimiter
 	cache   *responseCache
+	hosts   hostList
+	logins  *rateLimiter
 	handler http.Handler
 }
 
@@ -36,11 +38,15 @@ type Options struct {
 	// CacheBytes is the memory budget of rendered answers kept for the current data version; zero means
 	// DefaultCacheBytes, and a negative budget turns the cache off.
 	CacheBytes int64
+	// AllowedHosts are the host names the server answers to (AllowedHosts makes the usual list); empty means
+	// any, which only tests that send made-up hosts want.
+	AllowedHosts []string
 }
 
 // NewServer builds the server and its routes. Run tells its pages about changes.
 func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
-	s := &Server{db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes)}
+	s := &Server{db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes),
+		hosts: newHostList(opts.AllowedHosts), logins: newRateLimiter(loginRate, loginBurst)}
 	if opts.Tokens != nil {
 		s.auth = newAuth(opts.Tokens, opts.AuthReads)
 	}
