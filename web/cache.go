@@ -382,8 +382,8 @@ func (w *responseRecorder) response(key string, version uint64) *cachedResponse 
 // as net/http keeps them ("ETag" is kept as "Etag").
 var (
 	canonicalETag = http.CanonicalHeaderKey(HeaderETag)
-	noCache    = []string{"no-cache"}
-	gzipCoding = []string{"gzip"}
+	noCache       = []string{"no-cache"}
+	gzipCoding    = []string{"gzip"}
 )
 
 // send writes an entry, gzipped when the client takes it and it is worth it.
