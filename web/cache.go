@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"compress/gzip"
 	"container/list"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"hash/fnv"
 	"net/http"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"stackboard/handlers"
 )
@@ -60,6 +64,13 @@ type responseCache struct {
 	flights map[string]*variantFlights
 }
 
+// representation is one encoding of a cached answer: its body and the header values that go with it.
+type representation struct {
+	body          []byte
+	etag          []string
+	contentLength []string
+}
+
 // cachedResponse is one rendered answer: its status, headers and body, and its gzip form made at most once.
 type cachedResponse struct {
 	key     string
@@ -69,8 +80,14 @@ type cachedResponse struct {
 	body    []byte
 	etag    string
 
+	// failed is set when the render did not finish: it panicked, or wrote nothing at all.
+	failed bool
+
+	// plain and gzipped are the ready header values of the two representations, made once so that a hit
+	// allocates nothing for them.
+	plain, gzipped representation
+
 	gzipOnce sync.Once
-	gzipped  []byte
 	// accounted is what the entry counts for in the cache's budget while stored; guarded by the cache's mu.
 	accounted int64
 }
@@ -80,8 +97,13 @@ type flight struct {
 	done chan struct{}
 	// version is the data version read just before the render's queries: its answer holds every change up to it.
 	version  uint64
+	render   renderFunc
 	response *cachedResponse
 }
+
+// renderFunc renders a variant from data at least as new as version. It runs detached from every client, so one
+// that gives up does not fail the others or leave a half answer behind.
+type renderFunc func(version uint64) *cachedResponse
 
 // variantFlights are a variant's render in progress and the one queued behind it. However fast writes come, a
 // variant renders once at a time: requests that need newer data than the running render started from wait for
@@ -141,64 +163,66 @@ func (c *responseCache) lookup(key string, version uint64) *cachedResponse {
 	return entry
 }
 
-// fill renders key from data at least as new as version, sharing renders between requests: it joins the running
-// render when that started from new enough data, else the queued one. render gets the version its data is at
-// least as new as. The answer is cached when it is a plain 200; shared reports whether it came from another
-// request's render, which callers must not reuse unless it was cacheable.
-func (c *responseCache) fill(key string, version uint64, render func(version uint64) *cachedResponse) (response *cachedResponse, shared bool) {
+// fill answers key from data at least as new as version, sharing renders between requests: it joins the running
+// render when that started from new enough data, else the queued one, else queues one. Renders run on their own
+// goroutine; a client whose ctx ends stops waiting (ctx's error) while the render goes on for the others. shared
+// reports whether the answer came from a render another request started, which callers must not reuse unless it
+// is cacheable.
+func (c *responseCache) fill(ctx context.Context, key string, version uint64, render renderFunc) (response *cachedResponse, shared bool, err error) {
 	c.mu.Lock()
 	vf := c.flights[key]
 	if vf == nil {
 		vf = &variantFlights{}
 		c.flights[key] = vf
 	}
+	var f *flight
+	shared = true
 	switch {
 	case vf.running == nil:
-		f := &flight{done: make(chan struct{}), version: c.version.Load()}
-		vf.running = f
-		c.mu.Unlock()
-		c.run(key, vf, f, render)
-		return f.response, false
+		f = &flight{done: make(chan struct{}), version: c.version.Load(), render: render}
+		vf.running, shared = f, false
+		go c.run(key, vf, f)
 	case vf.running.version >= version:
-		f := vf.running
-		c.mu.Unlock()
-		<-f.done
-		return f.response, true
+		f = vf.running
 	case vf.queued != nil:
-		f := vf.queued
-		c.mu.Unlock()
-		<-f.done
-		return f.response, true
+		f = vf.queued
+	default:
+		// The running render promotes this one (and sets its version) as it ends.
+		f = &flight{done: make(chan struct{}), render: render}
+		vf.queued, shared = f, false
 	}
-	f := &flight{done: make(chan struct{})}
-	vf.queued = f
-	ahead := vf.running
 	c.mu.Unlock()
-	// The running render promotes this one (and sets its version) as it ends.
-	<-ahead.done
-	c.run(key, vf, f, render)
-	return f.response, false
+	select {
+	case <-f.done:
+		return f.response, shared, nil
+	case <-ctx.Done():
+		return nil, shared, ctx.Err()
+	}
 }
 
-// run renders one flight, stores a cacheable answer, and starts the queued flight, if any.
-func (c *responseCache) run(key string, vf *variantFlights, f *flight, render func(version uint64) *cachedResponse) {
-	defer func() {
+// run renders a variant's flights one after another, the running one and then each queued behind it, storing
+// every cacheable answer.
+func (c *responseCache) run(key string, vf *variantFlights, f *flight) {
+	for f != nil {
+		c.renders <- struct{}{}
+		f.response = f.render(f.version)
+		<-c.renders
+		f.response.plain = c.representation(f.response, f.response.body, false)
+		if f.response.cacheable() {
+			c.store(f.response)
+		}
 		c.mu.Lock()
-		if vf.queued != nil {
-			vf.running, vf.queued = vf.queued, nil
-			vf.running.version = c.version.Load()
+		next := vf.queued
+		if next != nil {
+			vf.running, vf.queued = next, nil
+			next.version = c.version.Load()
 		} else {
 			vf.running = nil
 			delete(c.flights, key)
 		}
 		c.mu.Unlock()
 		close(f.done)
-	}()
-	c.renders <- struct{}{}
-	defer func() { <-c.renders }()
-	f.response = render(f.version)
-	if f.response.cacheable() {
-		c.store(f.response)
+		f = next
 	}
 }
 
@@ -251,8 +275,9 @@ func (c *responseCache) stats() (entries int, bytes int64) {
 	return len(c.entries), c.used
 }
 
+// cacheable reports whether the answer may serve other requests: a complete 200 with a body, for no one client.
 func (e *cachedResponse) cacheable() bool {
-	return e.status == http.StatusOK && e.header.Get("Set-Cookie") == ""
+	return !e.failed && e.status == http.StatusOK && len(e.body) > 0 && e.header.Get("Set-Cookie") == ""
 }
 
 // size is what the entry's body costs in the budget; its gzip form is added when made.
@@ -260,59 +285,106 @@ func (e *cachedResponse) size() int64 {
 	return int64(len(e.body)+len(e.key)) + entryOverhead
 }
 
+// renderTimeout bounds a render that runs detached from its clients.
+const renderTimeout = 30 * time.Second
+
 // cached serves reads of next from the response cache: a hit costs no query and no render, If-None-Match with the
-// current ETag costs nothing at all, and concurrent misses for one variant render once.
+// current ETag costs nothing at all, and concurrent misses for one variant render once. While the change watcher
+// is down the cache cannot see other processes' writes, so every read renders afresh.
 func (s *Server) cached(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead || s.cache.off {
-			next.ServeHTTP(w, r)
-			return
-		}
-		f, err := negotiate(r)
-		if err != nil {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead || s.cache.off || !s.watch.current() {
 			next.ServeHTTP(w, r)
 			return
 		}
 		// The version is read before any query runs: an answer rendered from older data can only be stored
 		// under an older version, never under the one a later write made.
 		version := s.cache.version.Load()
-		key := variantKey(r, f)
+		key := variantKey(r, handlers.RequestFrom(r.Context()))
 		gz := acceptsGzip(r.Header.Values(HeaderAcceptEncoding))
 		header := w.Header()
-		header.Set(HeaderCacheControl, "no-cache")
-
-		if ifNoneMatch := r.Header.Get(HeaderIfNoneMatch); ifNoneMatch != "" {
-			if etag := s.cache.etag(key, version, gz); etagMatches(ifNoneMatch, etag) {
-				header.Set(HeaderETag, etag)
+		header[HeaderCacheControl] = noCache
+		ifNoneMatch := r.Header.Get(HeaderIfNoneMatch)
+		entry := s.cache.lookup(key, version)
+		// A tag this server made names a 200 of this variant at that version, so it is answered unseen; "*" asks
+		// whether the resource exists at all, which only the answer can tell.
+		if ifNoneMatch != "" && ifNoneMatch != "*" {
+			var etag []string
+			if entry != nil {
+				etag = s.cache.form(entry, gz).etag
+			} else {
+				etag = []string{s.cache.etag(key, version, gz)}
+			}
+			if etag != nil && etagListed(ifNoneMatch, etag[0]) {
+				header[canonicalETag] = etag
 				w.WriteHeader(http.StatusNotModified)
 				return
 			}
 		}
-		entry := s.cache.lookup(key, version)
 		if entry == nil {
-			var shared bool
-			entry, shared = s.cache.fill(key, version, func(version uint64) *cachedResponse {
-				return record(next, r, key, version)
+			var (
+				shared bool
+				err    error
+			)
+			entry, shared, err = s.cache.fill(r.Context(), key, version, func(version uint64) *cachedResponse {
+				return s.record(next, r, key, version)
 			})
-			if shared && (entry == nil || !entry.cacheable()) {
+			if err != nil {
+				s.log.DebugContext(r.Context(), "client went away while its answer rendered", "path", r.URL.Path)
+				return
+			}
+			if shared && !entry.cacheable() {
 				next.ServeHTTP(w, r)
 				return
 			}
+		}
+		if ifNoneMatch != "" && entry.cacheable() && (ifNoneMatch == "*" || etagListed(ifNoneMatch, s.cache.form(entry, gz).etag[0])) {
+			header[canonicalETag] = s.cache.form(entry, gz).etag
+			w.WriteHeader(http.StatusNotModified)
+			return
 		}
 		s.cache.send(w, r, entry, gz)
 	})
 }
 
-// record runs next into memory and returns what it answered.
-func record(next http.Handler, r *http.Request, key string, version uint64) *cachedResponse {
+// record runs next into memory, detached from the client that asked (it keeps the request's values, not its
+// cancellation) and within renderTimeout, and returns what it answered. A panic becomes the error adapter's 500,
+// marked failed so that it is never cached.
+func (s *Server) record(next http.Handler, r *http.Request, key string, version uint64) (response *cachedResponse) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), renderTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
 	rec := &responseRecorder{header: make(http.Header), body: new(bytes.Buffer)}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.ErrorContext(ctx, "panic", "panic", p, "stack", string(debug.Stack()))
+			rec = &responseRecorder{header: make(http.Header), body: new(bytes.Buffer)}
+			s.renderError(rec, r, fmt.Errorf("panic: %v", p))
+			response = rec.response(key, version)
+			response.failed = true
+		}
+	}()
 	next.ServeHTTP(rec, r)
-	if rec.status == 0 {
-		rec.status = http.StatusOK
-	}
-	rec.header.Del(HeaderContentLength)
-	return &cachedResponse{key: key, version: version, status: rec.status, header: rec.header, body: rec.body.Bytes()}
+	return rec.response(key, version)
 }
+
+// response is what the recorder caught, as a cache entry; one that wrote nothing failed.
+func (w *responseRecorder) response(key string, version uint64) *cachedResponse {
+	failed := w.status == 0 && w.body.Len() == 0
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.header.Del(HeaderContentLength)
+	return &cachedResponse{key: key, version: version, status: w.status, header: w.header, body: w.body.Bytes(), failed: failed}
+}
+
+// Header values every cached answer shares; net/http only reads them. Headers are set by their canonical name,
+// as net/http keeps them ("ETag" is kept as "Etag").
+var (
+	canonicalETag = http.CanonicalHeaderKey(HeaderETag)
+	noCache       = []string{"no-cache"}
+	gzipCoding    = []string{"gzip"}
+)
 
 // send writes an entry, gzipped when the client takes it and it is worth it.
 func (c *responseCache) send(w http.ResponseWriter, r *http.Request, entry *cachedResponse, acceptsGzip bool) {
@@ -320,21 +392,42 @@ func (c *responseCache) send(w http.ResponseWriter, r *http.Request, entry *cach
 	for name, values := range entry.header {
 		header[name] = values
 	}
-	body := entry.body
-	cacheable := entry.cacheable()
-	useGzip := acceptsGzip && cacheable && len(body) >= minGzipBytes
-	if useGzip {
-		body = c.gzip(entry)
-		header.Set(HeaderContentEncoding, "gzip")
+	form := c.form(entry, acceptsGzip)
+	if form == &entry.gzipped {
+		header[HeaderContentEncoding] = gzipCoding
 	}
-	if cacheable {
-		header.Set(HeaderETag, c.etag(entry.key, entry.version, useGzip))
+	if form.etag != nil {
+		header[canonicalETag] = form.etag
 	}
-	header.Set(HeaderContentLength, strconv.Itoa(len(body)))
+	header[HeaderContentLength] = form.contentLength
 	w.WriteHeader(entry.status)
 	if r.Method != http.MethodHead {
-		w.Write(body)
+		w.Write(form.body)
 	}
+}
+
+// form is the representation of entry a client gets: gzip when it takes it, the answer may be shared and it is
+// worth compressing, else the plain body. Uncacheable answers carry no ETag.
+func (c *responseCache) form(entry *cachedResponse, acceptsGzip bool) *representation {
+	cacheable := entry.cacheable()
+	if acceptsGzip && cacheable && len(entry.body) >= minGzipBytes {
+		c.gzip(entry)
+		return &entry.gzipped
+	}
+	if entry.plain.contentLength == nil {
+		// An entry that was never stored (a 404, say) is seen by one request only.
+		entry.plain = c.representation(entry, entry.body, false)
+	}
+	return &entry.plain
+}
+
+// representation makes the header values of one encoding of an entry.
+func (c *responseCache) representation(entry *cachedResponse, body []byte, gzipped bool) representation {
+	form := representation{body: body, contentLength: []string{strconv.Itoa(len(body))}}
+	if entry.cacheable() {
+		form.etag = []string{c.etag(entry.key, entry.version, gzipped)}
+	}
+	return form
 }
 
 // gzip returns the entry's compressed body, compressing it on first use only.
@@ -346,13 +439,13 @@ func (c *responseCache) gzip(entry *cachedResponse) []byte {
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 		zw.Write(entry.body)
 		zw.Close()
-		entry.gzipped = buf.Bytes()
+		entry.gzipped = c.representation(entry, buf.Bytes(), true)
 		made = true
 	})
 	if made {
-		c.grow(entry, int64(len(entry.gzipped)))
+		c.grow(entry, int64(len(entry.gzipped.body)))
 	}
-	return entry.gzipped
+	return entry.gzipped.body
 }
 
 // responseRecorder is an http.ResponseWriter that keeps the answer in memory.
@@ -394,18 +487,18 @@ func (w *responseRecorder) Write(b []byte) (int, error) {
 
 // variantKey names what a read's answer depends on besides the data: the path and query (parameters sorted), the
 // format, and, when reads are scoped by token, who is reading.
-func variantKey(r *http.Request, f format) string {
+func variantKey(r *http.Request, req *handlers.Request) string {
 	var b strings.Builder
-	b.WriteString(f.String())
+	b.WriteString(req.Format.String())
 	b.WriteByte(' ')
 	b.WriteString(r.URL.Path)
 	if r.URL.RawQuery != "" {
 		b.WriteByte('?')
 		b.WriteString(r.URL.Query().Encode())
 	}
-	if access := handlers.AccessFrom(r.Context()); access.ReadsRequired {
+	if req.Access.ReadsRequired {
 		b.WriteString(" as ")
-		b.WriteString(access.Principal())
+		b.WriteString(req.Access.Principal())
 	}
 	return b.String()
 }
@@ -425,14 +518,11 @@ func acceptsGzip(values []string) bool {
 	return false
 }
 
-// etagMatches reports whether an If-None-Match header names etag, or is "*".
-func etagMatches(ifNoneMatch, etag string) bool {
-	if ifNoneMatch == "" {
-		return false
-	}
+// etagListed reports whether an If-None-Match header lists etag itself (weakly compared, as RFC 9110 says for
+// If-None-Match).
+func etagListed(ifNoneMatch, etag string) bool {
 	for candidate := range strings.SplitSeq(ifNoneMatch, ",") {
-		candidate = strings.TrimSpace(candidate)
-		if candidate == "*" || strings.TrimPrefix(candidate, "W/") == etag {
+		if strings.TrimPrefix(strings.TrimSpace(candidate), "W/") == etag {
 			return true
 		}
 	}

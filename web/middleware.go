@@ -1,8 +1,9 @@
 package web
 
 import (
-	"context"
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -12,14 +13,6 @@ import (
 	"stackboard/handlers"
 	"stackboard/models"
 )
-
-// requestIDKey is the context key of the request id.
-type requestIDKey struct{}
-
-func requestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
 
 // Limits of Client-Request-Id.
 const (
@@ -58,7 +51,8 @@ func (w *statusRecorder) Unwrap() http.ResponseWriter {
 }
 
 // common wraps every request: it gives it a request id (the client's Client-Request-Id when it sent a usable one),
-// echoes that id, sets Vary, recovers from panics through the error adapter, and writes the access log.
+// echoes that id, negotiates the format, recovers from panics through the error adapter, and writes the access
+// log. The route pipeline fills in the rest of the handlers.Request it starts.
 func (s *Server) common(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -66,11 +60,14 @@ func (s *Server) common(next http.Handler) http.Handler {
 		if usableRequestID(id) {
 			w.Header().Set(HeaderClientRequestID, id)
 		} else {
-			id = uuid.NewString()
+			id = newRequestID()
 		}
 		w.Header().Set(HeaderRequestID, id)
-		w.Header().Set(HeaderVary, HeaderAccept+", "+HeaderHXRequest+", "+HeaderAcceptEncoding)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		// The format is negotiated here, once; the family is the API prefix's until a route declares its own,
+		// so that refusals before routing (a Host not allowed) answer in the right shape too.
+		req := &handlers.Request{ID: id, Family: prefixFamily(r.URL.Path)}
+		req.Format, req.FormatErr = negotiate(r)
+		r = r.WithContext(handlers.WithRequest(r.Context(), req))
 		recorder := &statusRecorder{ResponseWriter: w}
 		if isWrite(r.Method) {
 			// A write has committed by the time it answers; a new data version before the answer goes out means
@@ -95,6 +92,17 @@ func (s *Server) common(next http.Handler) http.Handler {
 	})
 }
 
+// newRequestID makes a version 4 UUID from the runtime's fast generator: a request id must be unique, not secret,
+// and crypto/rand cost more than the rest of a cached answer.
+func newRequestID() string {
+	var id uuid.UUID
+	binary.LittleEndian.PutUint64(id[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(id[8:], rand.Uint64())
+	id[6] = id[6]&0x0f | 0x40 // version 4
+	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
+	return id.String()
+}
+
 // usableRequestID reports whether a client's request id can be echoed: within the length limits, printable ASCII.
 func usableRequestID(id string) bool {
 	if len(id) < minClientRequestID || len(id) > maxClientRequestID {
@@ -108,32 +116,8 @@ func usableRequestID(id string) bool {
 	return true
 }
 
-// checkV1 enforces the rules of every /v1/{project_id}/... URL: a valid project id, and for the JSON variant a
-// Client-Request-Id header of 36 to 128 characters.
-func (s *Server) checkV1(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f, _ := negotiate(r); f == formatJSON {
-			if err := checkClientRequestID(r.Header.Get(HeaderClientRequestID)); err != nil {
-				s.renderError(w, r, err)
-				return
-			}
-		}
-		if projectID, ok := varsOf(r)["project_id"]; ok {
-			if err := models.ValidateProjectID("project_id", projectID); err != nil {
-				s.renderError(w, r, err)
-				return
-			}
-			if !isWrite(r.Method) {
-				if err := handlers.AccessFrom(r.Context()).Check(projectID, false); err != nil {
-					s.renderError(w, r, err)
-					return
-				}
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
+// checkClientRequestID enforces /v1's rule for its JSON variant: a Client-Request-Id header of 36 to 128
+// printable characters.
 func checkClientRequestID(id string) error {
 	const field = HeaderClientRequestID
 	switch {

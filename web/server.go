@@ -21,6 +21,9 @@ type Server struct {
 	auth    *auth
 	limiter *rateLimiter
 	cache   *responseCache
+	watch   *watchHealth
+	origins *http.CrossOriginProtection
+	out     responder
 	hosts   hostList
 	logins  *rateLimiter
 	handler http.Handler
@@ -45,8 +48,11 @@ type Options struct {
 
 // NewServer builds the server and its routes. Run tells its pages about changes.
 func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
-	s := &Server{db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes),
-		hosts: newHostList(opts.AllowedHosts), logins: newRateLimiter(loginRate, loginBurst)}
+	s := &Server{
+		db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes), watch: newWatchHealth(),
+		origins: http.NewCrossOriginProtection(), out: newResponder(log),
+		hosts: newHostList(opts.AllowedHosts), logins: newRateLimiter(loginRate, loginBurst),
+	}
 	if opts.Tokens != nil {
 		s.auth = newAuth(opts.Tokens, opts.AuthReads)
 	}
