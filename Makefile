@@ -6,7 +6,7 @@ BINARY := bin/stackboard
 ADDR ?= 127.0.0.1:8080
 DB ?= stackboard.db
 
-.PHONY: help run test bench generate fmt lint build clean check-generated
+.PHONY: help run test fuzz bench generate fmt lint build clean check-generated
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -18,6 +18,14 @@ test: lint ## every check and every test (race detector on), on SQLite and, when
 	env -u STACKBOARD_TEST_POSTGRES go test -race -count=1 ./...
 	@if [ -n "$$STACKBOARD_TEST_POSTGRES" ]; then echo "again on PostgreSQL (STACKBOARD_TEST_POSTGRES)"; go test -race -count=1 ./...; \
 	else echo "PostgreSQL half skipped: STACKBOARD_TEST_POSTGRES is not set (.ci/with-postgres make test sets it)"; fi
+
+FUZZTIME ?= 30s
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s); make test runs only their seeds
+	@for target in models:FuzzDecodeManifest models:FuzzEventFilter models:FuzzMarkers handlers:FuzzDecodeBodies \
+		web:FuzzNegotiate web:FuzzSafeRedirect; do \
+		echo "fuzzing $${target#*:} in ./$${target%%:*}/ for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$${target#*:}$$" -fuzztime $(FUZZTIME) ./$${target%%:*}/ || exit 1; \
+	done
 
 bench: ## Go benchmarks at sizes S, M, L and load runs (wrk) against a real server: one Markdown table on stdout
 	@command -v wrk >/dev/null || { echo "make bench needs wrk for its load runs: apt-get install -y wrk"; exit 1; }
