@@ -4,6 +4,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
+
+	"stackboard/handlers"
 )
 
 // Negotiation never panics, and any format it picks without an error is one of the three. Run longer with
@@ -19,7 +21,7 @@ func FuzzNegotiate(f *testing.F) {
 		r.Header.Set(HeaderHXRequest, hx)
 		r.Header.Set(HeaderHXBoosted, boosted)
 		f, err := negotiate(r)
-		if f != formatJSON && f != formatPage && f != formatPartial {
+		if f != handlers.FormatJSON && f != handlers.FormatPage && f != handlers.FormatPartial {
 			t.Errorf("format %d for Accept %q", f, accept)
 		}
 		if err == nil && formatValue != "" && formatValue != "json" && formatValue != "html" {
