@@ -1,31 +1,94 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"gorm.io/gorm"
+
+	"stackboard/models"
 )
 
-// Health answers whether the server can reach its database.
+// Health answers the liveness and readiness probes.
 type Health struct {
 	DB  *gorm.DB
 	Out Responder
+	// Watcher reports the change watcher's state; nil means no watcher runs, which readiness counts as down.
+	Watcher func() models.WatcherState
+	// Stale is how long the watcher may go without reading the database before it is no longer current.
+	Stale time.Duration
 }
 
-// healthStatus is the body of GET /healthz.
+// Results of one readiness check.
+const (
+	checkOK   = "ok"
+	checkDown = "down"
+)
+
+// healthStatus is the body of GET /healthz and GET /readyz.
 type healthStatus struct {
 	Status string `json:"status"`
+	// Checks, on /readyz, says what each check found: "ok", or what is wrong.
+	Checks *readyChecks `json:"checks,omitempty"`
 }
 
-// Check answers GET /healthz with {"status":"ok"}, or 503 when the database does not answer.
-func (h Health) Check(w http.ResponseWriter, r *http.Request) error {
+// readyChecks are readiness's checks, in the order they run.
+type readyChecks struct {
+	Database   string `json:"database"`
+	Migrations string `json:"migrations"`
+	Watcher    string `json:"watcher"`
+}
+
+// Live answers GET /healthz with {"status":"ok"}: the process is up and serving. It does not touch the
+// database, so a slow database never gets a healthy process restarted.
+func (h Health) Live(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Cache-Control", "no-store")
+	return h.Out.Respond(w, r, View{Data: healthStatus{Status: checkOK}})
+}
+
+// readyTimeout bounds the database checks of one readiness probe.
+const readyTimeout = 2 * time.Second
+
+// Ready answers GET /readyz: 200 when the database answers, its schema is this build's, and the change watcher
+// is current; otherwise 503. Both answers list every check.
+func (h Health) Ready(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	checks := readyChecks{Database: checkOK, Migrations: checkOK, Watcher: checkOK}
 	sqlDB, err := h.DB.DB()
 	if err == nil {
-		err = sqlDB.PingContext(r.Context())
+		err = sqlDB.PingContext(ctx)
 	}
 	if err != nil {
-		return &Error{Status: http.StatusServiceUnavailable, Message: "database unavailable", Err: err}
+		checks.Database = checkDown + ": the database does not answer"
+		checks.Migrations = checkDown + ": unknown while the database does not answer"
+	} else if applied, err := models.AppliedSchemaVersion(ctx, h.DB); err != nil {
+		checks.Migrations = checkDown + ": the schema version cannot be read"
+	} else if applied != models.SchemaVersion() {
+		checks.Migrations = checkDown + ": the schema is not this build's"
+	}
+	checks.Watcher = h.watcherCheck()
+	status, code := checkOK, http.StatusOK
+	if checks != (readyChecks{Database: checkOK, Migrations: checkOK, Watcher: checkOK}) {
+		status, code = checkDown, http.StatusServiceUnavailable
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	return h.Out.Respond(w, r, View{Data: healthStatus{Status: "ok"}})
+	return h.Out.Respond(w, r, View{Status: code, Data: healthStatus{Status: status, Checks: &checks}})
+}
+
+func (h Health) watcherCheck() string {
+	if h.Watcher == nil {
+		return checkDown + ": no change watcher"
+	}
+	state := h.Watcher()
+	switch {
+	case !state.Running:
+		return checkDown + ": the change watcher is not running"
+	case state.LastPoll.IsZero():
+		return checkDown + ": the change watcher has not read the database yet"
+	case time.Since(state.LastPoll) > h.Stale:
+		return checkDown + ": the change watcher last read the database " + time.Since(state.LastPoll).Round(time.Second).String() + " ago"
+	}
+	return checkOK
 }

@@ -87,6 +87,7 @@ type Watcher struct {
 	log      *slog.Logger
 	interval time.Duration
 	version  int64
+	health   watcherHealth
 }
 
 // NewWatcher returns a watcher that looks every interval.
@@ -105,7 +106,10 @@ func CurrentVersion(ctx context.Context, db *gorm.DB) (int64, error) {
 
 // Run watches until ctx ends, calling notify with each set of changes, from one goroutine.
 func (w *Watcher) Run(ctx context.Context, notify func(ChangeSet)) error {
+	w.health.update(func(s *WatcherState) { s.Running = true })
+	defer w.health.update(func(s *WatcherState) { s.Running = false })
 	version, err := CurrentVersion(ctx, w.db)
+	w.health.polled(err, version)
 	if err != nil {
 		return err
 	}
@@ -133,7 +137,9 @@ func (w *Watcher) Run(ctx context.Context, notify func(ChangeSet)) error {
 		}
 		if conn != nil {
 			var current int64
-			if err := conn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&current); err != nil {
+			err := conn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&current)
+			w.health.polled(err, w.version)
+			if err != nil {
 				if ctx.Err() == nil {
 					w.log.Warn("watch: read data_version", "error", err)
 				}
@@ -145,6 +151,7 @@ func (w *Watcher) Run(ctx context.Context, notify func(ChangeSet)) error {
 			dataVersion = current
 		}
 		set, err := w.since(ctx, w.version)
+		w.health.polled(err, set.Version)
 		if err != nil {
 			if ctx.Err() == nil {
 				w.log.Warn("watch: read the change feed", "error", err)

@@ -20,6 +20,9 @@ const (
 	heartbeatPeriod  = 15 * time.Second
 	watchInterval    = 250 * time.Millisecond
 	reconnectDelayMS = 1000
+	// watcherStale is how long the watcher may go without reading the database before readiness fails: many
+	// missed polls, not one slow one.
+	watcherStale = 20 * watchInterval
 )
 
 // hub fans change notices out to the event streams of open pages. One watcher feeds it; each stream holds a
@@ -117,8 +120,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	s.hub.publish(models.ChangeSet{Version: version})
-	watcher := models.NewWatcher(s.db, s.log, watchInterval)
-	return watcher.Run(ctx, func(set models.ChangeSet) {
+	return s.watcher.Run(ctx, func(set models.ChangeSet) {
 		s.log.Debug("data changed", "version", set.Version, "topics", len(set.Topics()))
 		s.cache.bump()
 		s.hub.publish(set)

@@ -22,7 +22,7 @@ func (s *Server) routes() http.Handler {
 	stacks := handlers.Stacks{DB: s.db, Out: out, Writes: writes}
 	services := handlers.Services{Writes: writes}
 	events := handlers.Events{DB: s.db, Out: out}
-	health := handlers.Health{DB: s.db, Out: out}
+	health := s.readiness()
 
 	r := mux.NewRouter()
 	r.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
@@ -33,7 +33,8 @@ func (s *Server) routes() http.Handler {
 	})
 
 	r.Handle("/", http.RedirectHandler("/api/products", http.StatusFound)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/healthz", s.handle(health.Check)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/healthz", s.handle(health.Live)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/readyz", s.handle(health.Ready)).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix("/static/").Handler(staticFiles(static.Files)).Methods(http.MethodGet, http.MethodHead)
 
 	r.Handle("/events", s.handle(s.events)).Methods(http.MethodGet)
@@ -65,4 +66,9 @@ func (s *Server) routes() http.Handler {
 	r.Handle(stack+"/services/{service_name}", v1Write(services.Delete)).Methods(http.MethodDelete)
 
 	return s.common(s.crossOriginGuard(s.authenticate(s.limitWrites(r))))
+}
+
+// readiness is the health handler over this server's database and change watcher.
+func (s *Server) readiness() handlers.Health {
+	return handlers.Health{DB: s.db, Out: newResponder(s.log), Watcher: s.watcher.State, Stale: watcherStale}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"stackboard/models"
 )
 
 // Server holds what the HTTP side needs: the database, the logger, the access policy and the live-update hub.
@@ -21,6 +23,7 @@ type Server struct {
 	auth    *auth
 	limiter *rateLimiter
 	cache   *responseCache
+	watcher *models.Watcher
 	handler http.Handler
 }
 
@@ -41,6 +44,7 @@ type Options struct {
 // NewServer builds the server and its routes. Run tells its pages about changes.
 func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 	s := &Server{db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes)}
+	s.watcher = models.NewWatcher(db, log, watchInterval)
 	if opts.Tokens != nil {
 		s.auth = newAuth(opts.Tokens, opts.AuthReads)
 	}
