@@ -53,6 +53,9 @@ type responseCache struct {
 	// readers miss at once, writes and cache hits keep a core.
 	renders chan struct{}
 
+	// hits, misses and evictions are counted for the metrics.
+	hits, misses, evictions atomic.Uint64
+
 	mu      sync.Mutex
 	used    int64
 	entries map[string]*list.Element
@@ -222,6 +225,7 @@ func (c *responseCache) store(entry *cachedResponse) {
 	c.used += size
 	for c.used > c.budget {
 		c.remove(c.lru.Back())
+		c.evictions.Add(1)
 	}
 }
 
@@ -234,6 +238,7 @@ func (c *responseCache) grow(entry *cachedResponse, by int64) {
 		c.used += by
 		for c.used > c.budget && c.lru.Len() > 1 {
 			c.remove(c.lru.Back())
+			c.evictions.Add(1)
 		}
 	}
 }
@@ -283,13 +288,17 @@ func (s *Server) cached(next http.Handler) http.Handler {
 
 		if ifNoneMatch := r.Header.Get(HeaderIfNoneMatch); ifNoneMatch != "" {
 			if etag := s.cache.etag(key, version, gz); etagMatches(ifNoneMatch, etag) {
+				s.cache.hits.Add(1)
 				header.Set(HeaderETag, etag)
 				w.WriteHeader(http.StatusNotModified)
 				return
 			}
 		}
 		entry := s.cache.lookup(key, version)
-		if entry == nil {
+		if entry != nil {
+			s.cache.hits.Add(1)
+		} else {
+			s.cache.misses.Add(1)
 			var shared bool
 			entry, shared = s.cache.fill(key, version, func(version uint64) *cachedResponse {
 				return record(next, r, key, version)

@@ -15,7 +15,7 @@ func varsOf(r *http.Request) map[string]string {
 }
 
 // routes lists every URL the server answers, in one place.
-func (s *Server) routes() http.Handler {
+func (s *Server) routes(opts Options) http.Handler {
 	out := newResponder(s.log)
 	writes := handlers.Writes{DB: s.db, Out: out}
 	products := handlers.Products{DB: s.db, Out: out, Writes: writes}
@@ -25,6 +25,7 @@ func (s *Server) routes() http.Handler {
 	health := s.readiness()
 
 	r := mux.NewRouter()
+	r.Use(recordRoute)
 	r.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &handlers.Error{Status: http.StatusNotFound, Message: "Not Found: no page or API at " + r.URL.Path}
 	})
@@ -35,6 +36,9 @@ func (s *Server) routes() http.Handler {
 	r.Handle("/", http.RedirectHandler("/api/products", http.StatusFound)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/healthz", s.handle(health.Live)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/readyz", s.handle(health.Ready)).Methods(http.MethodGet, http.MethodHead)
+	if !opts.MetricsElsewhere {
+		r.Handle(metricsPath, s.handle(s.serveMetrics)).Methods(http.MethodGet, http.MethodHead)
+	}
 	r.PathPrefix("/static/").Handler(staticFiles(static.Files)).Methods(http.MethodGet, http.MethodHead)
 
 	r.Handle("/events", s.handle(s.events)).Methods(http.MethodGet)

@@ -24,6 +24,7 @@ type Server struct {
 	limiter *rateLimiter
 	cache   *responseCache
 	watcher *models.Watcher
+	metrics *metrics
 	handler http.Handler
 }
 
@@ -39,19 +40,22 @@ type Options struct {
 	// CacheBytes is the memory budget of rendered answers kept for the current data version; zero means
 	// DefaultCacheBytes, and a negative budget turns the cache off.
 	CacheBytes int64
+	// MetricsElsewhere leaves /metrics off the main address: MetricsHandler serves them on one of their own.
+	MetricsElsewhere bool
 }
 
 // NewServer builds the server and its routes. Run tells its pages about changes.
 func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 	s := &Server{db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes)}
 	s.watcher = models.NewWatcher(db, log, watchInterval)
+	s.metrics = s.newMetrics()
 	if opts.Tokens != nil {
 		s.auth = newAuth(opts.Tokens, opts.AuthReads)
 	}
 	if opts.WriteRate > 0 {
 		s.limiter = newRateLimiter(opts.WriteRate, opts.WriteBurst)
 	}
-	s.handler = s.routes()
+	s.handler = s.routes(opts)
 	return s
 }
 
