@@ -140,15 +140,16 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// startServer serves the demo data on 127.0.0.1:0 until the test ends; its log is shown when the test fails.
-func startServer(t *testing.T) *testServer {
+// startServer serves the demo data on 127.0.0.1:0 (with the extra flags of serve) until the test ends; its log is
+// shown when the test fails.
+func startServer(t *testing.T, extra ...string) *testServer {
 	t.Helper()
 	srv := &testServer{db: filepath.Join(t.TempDir(), "stackboard.db"), logs: &lockedBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs, logWriter := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", srv.db, "--demo"},
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", srv.db, "--demo"}, extra...),
 			func(string) string { return "" }, io.Discard, logWriter)
 		logWriter.Close()
 	}()

@@ -68,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		writeRate := flags.Float64("write-rate", 1000, "writes a second each client may make (0: no limit)")
 		writeBurst := flags.Int("write-burst", 2000, "writes a client may make at once above --write-rate")
 		cacheMB := flags.Int("cache-mb", int(web.DefaultCacheBytes>>20), "memory for rendered answers kept until the data changes (0: no cache)")
+		publicURL := flags.String("public-url", "", "the URL people reach this server at (behind a proxy, say); its host is allowed too")
+		allowedHosts := flags.String("allowed-hosts", "", "more host names the server answers to, comma-separated (others get 400)")
 		memoryMB := flags.Int("memory-mb", 100, "soft limit of the process's memory; the garbage collector works harder near it (0: none; GOMEMLIMIT wins)")
 		if err := parseFlags(flags, args, getenv); err != nil {
 			return err
@@ -79,6 +81,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if *cacheMB <= 0 {
 			opts.CacheBytes = -1
 		}
+		hosts, err := web.AllowedHosts(*addr, *publicURL, strings.Split(*allowedHosts, ","))
+		if err != nil {
+			return err
+		}
+		opts.AllowedHosts = hosts
 		if *memoryMB > 0 && getenv("GOMEMLIMIT") == "" {
 			debug.SetMemoryLimit(int64(*memoryMB) << 20)
 		}

@@ -17,8 +17,8 @@ type Events struct {
 	Out Responder
 }
 
-// List answers GET /v1/{project_id}/stacks/{stack_name}/events[?marker=&limit=&filter=]: one page of the stack's
-// events, newest first, with next_marker when there are more.
+// List answers GET /v1/{project_id}/stacks/{stack_name}/events[?stack_id=&marker=&limit=&filter=]: one page of the
+// stack's events, newest first, with next_marker (also in page_info) when there are more.
 func (h Events) List(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
 	query, err := eventQueryFrom(r)
@@ -51,7 +51,7 @@ func (h Events) List(w http.ResponseWriter, r *http.Request) error {
 // eventQueryFrom reads marker, limit and filter.
 func eventQueryFrom(r *http.Request) (models.EventQuery, error) {
 	q := r.URL.Query()
-	query := models.EventQuery{Marker: q.Get("marker"), Filter: q.Get("filter")}
+	query := models.EventQuery{StackID: stackIDParam(r), Marker: q.Get("marker"), Filter: q.Get("filter")}
 	limit, err := models.ValidateLimit("limit", q.Get("limit"))
 	if err != nil {
 		return query, err

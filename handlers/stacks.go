@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -57,7 +56,7 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 	}
 	var data any = list
 	if paged {
-		data = models.StackPage{Stacks: list.Stacks, NextMarker: list.NextMarker}
+		data = list.Page()
 	}
 	partial := views.StacksPartial(page)
 	if query.Has("marker") {
@@ -100,8 +99,10 @@ func (h Stacks) Get(w http.ResponseWriter, r *http.Request) error {
 
 // createStackBody is the body of POST /v1/{project_id}/stacks.
 type createStackBody struct {
-	StackName   string `json:"stack_name"`
-	Description string `json:"description"`
+	StackName                string `json:"stack_name"`
+	Description              string `json:"description"`
+	EnableDeletionProtection bool   `json:"enable_deletion_protection"`
+	EnableAutoRollback       bool   `json:"enable_auto_rollback"`
 }
 
 // createStackResponse is the answer to POST /v1/{project_id}/stacks.
@@ -122,7 +123,9 @@ func (h Stacks) Create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (int, any, error) {
-		stack, err := models.CreateStack(r.Context(), tx, projectID, input.StackName, input.Description)
+		stack, err := models.CreateStack(r.Context(), tx, projectID, models.NewStack{Name: input.StackName,
+			Description: input.Description, EnableDeletionProtection: input.EnableDeletionProtection,
+			EnableAutoRollback: input.EnableAutoRollback})
 		if err != nil {
 			return 0, nil, err
 		}
@@ -133,14 +136,16 @@ func (h Stacks) Create(w http.ResponseWriter, r *http.Request) error {
 
 // updateStackBody is the body of PATCH /v1/{project_id}/stacks/{stack_name}.
 type updateStackBody struct {
-	StackID       *string `json:"stack_id"`
-	Description   *string `json:"description"`
-	Status        *string `json:"status"`
-	StatusMessage *string `json:"status_message"`
+	StackID                  *string `json:"stack_id"`
+	Description              *string `json:"description"`
+	Status                   *string `json:"status"`
+	StatusMessage            *string `json:"status_message"`
+	EnableDeletionProtection *bool   `json:"enable_deletion_protection"`
+	EnableAutoRollback       *bool   `json:"enable_auto_rollback"`
 }
 
-// Update answers PATCH /v1/{project_id}/stacks/{stack_name}: it changes the description, or (our extension) reports
-// a lifecycle status and its message; 204.
+// Update answers PATCH /v1/{project_id}/stacks/{stack_name}: it changes the description or RFS's settings, or (our
+// extension) reports a lifecycle status and its message; 204.
 func (h Stacks) Update(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
 	body, err := readBody(w, r)
@@ -157,29 +162,32 @@ func (h Stacks) Update(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-// Delete answers DELETE /v1/{project_id}/stacks/{stack_name}[?stack_id=]: 204, or 403 while the stack is in
-// progress or in a product.
+// Delete answers DELETE /v1/{project_id}/stacks/{stack_name}[?stack_id=]: 204, or 403 while the stack's deletion
+// protection is on, while it is in progress or while it is in a product.
 func (h Stacks) Delete(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
-	var stackID *string
-	if r.URL.Query().Has("stack_id") {
-		id := r.URL.Query().Get("stack_id")
-		stackID = &id
-	}
+	stackID := stackIDParam(r)
 	return h.Writes.Do(w, r, nil, func(tx *gorm.DB) (int, any, error) {
 		return http.StatusNoContent, nil, models.DeleteStack(r.Context(), tx, vars["project_id"], vars["stack_name"], stackID)
 	})
 }
 
-// Metadata answers GET /v1/{project_id}/stacks/{stack_name}/metadata.
+// Metadata answers GET /v1/{project_id}/stacks/{stack_name}/metadata[?stack_id=].
 func (h Stacks) Metadata(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
-	metadata, err := models.GetStackMetadata(r.Context(), h.DB, vars["project_id"], vars["stack_name"])
+	metadata, err := models.GetStackMetadata(r.Context(), h.DB, vars["project_id"], vars["stack_name"], stackIDParam(r))
 	if err != nil {
 		return err
 	}
-	if id := r.URL.Query().Get("stack_id"); id != "" && id != metadata.StackID {
-		return &models.FieldError{Field: "stack_id", Reason: models.ReasonInvalid, Problem: strconv.Quote(id) + " is not the id of stack " + strconv.Quote(metadata.StackName)}
-	}
 	return h.Out.Respond(w, r, View{Data: metadata})
+}
+
+// stackIDParam reads the stack_id query parameter of RFS's stack operations: nil when absent, so that an empty
+// one is refused rather than ignored.
+func stackIDParam(r *http.Request) *string {
+	if !r.URL.Query().Has("stack_id") {
+		return nil
+	}
+	id := r.URL.Query().Get("stack_id")
+	return &id
 }

@@ -86,7 +86,21 @@ func stackEvents(before *Stack, after Stack) []StackEvent {
 	if before.Metadata != after.Metadata {
 		events = append(events, event(EventLog, "metadata changed"))
 	}
+	if before.EnableDeletionProtection != after.EnableDeletionProtection {
+		events = append(events, event(EventLog, "deletion protection "+onOff(after.EnableDeletionProtection)))
+	}
+	if before.EnableAutoRollback != after.EnableAutoRollback {
+		events = append(events, event(EventLog, "auto-rollback "+onOff(after.EnableAutoRollback)))
+	}
 	return events
+}
+
+// onOff says whether a setting was switched on or off.
+func onOff(enabled bool) string {
+	if enabled {
+		return "enabled"
+	}
+	return "disabled"
 }
 
 // serviceEvents lists the events that replacing a stack's services old by new records.
@@ -184,6 +198,8 @@ func recordEvents(tx *gorm.DB, events []StackEvent) error {
 
 // EventQuery pages and filters a stack's events.
 type EventQuery struct {
+	// StackID, when given, must be the stack's id (RFS refuses another with 400).
+	StackID *string
 	// Marker continues after the event it names (from the previous page's next_marker).
 	Marker string
 	Limit  int
@@ -211,10 +227,12 @@ type EventView struct {
 	StackName string `json:"-"`
 }
 
-// EventPage is one page of a stack's events, newest first; NextMarker is null on the last page.
+// EventPage is one page of a stack's events, newest first; NextMarker is null on the last page. PageInfo repeats
+// it where RFS's clients read it.
 type EventPage struct {
 	StackEvents []EventView `json:"stack_events"`
 	NextMarker  *string     `json:"next_marker"`
+	PageInfo    PageInfo    `json:"page_info"`
 	// StackID names the stack, for the page's live updates.
 	StackID string `json:"-"`
 }
@@ -267,6 +285,9 @@ func ListEvents(ctx context.Context, db *gorm.DB, projectID, stackName string, q
 	if err != nil {
 		return EventPage{}, err
 	}
+	if err := validateGivenStackID("stack_id", q.StackID); err != nil {
+		return EventPage{}, err
+	}
 	db = db.WithContext(ctx)
 	var stacks []Stack
 	if err := db.Select("pk", "name", "stack_id").Where("project_id = ? AND name = ?", projectID, stackName).Limit(1).Find(&stacks).Error; err != nil {
@@ -274,6 +295,9 @@ func ListEvents(ctx context.Context, db *gorm.DB, projectID, stackName string, q
 	}
 	if len(stacks) == 0 {
 		return EventPage{}, &NotFoundError{Kind: "stack", Name: stackName}
+	}
+	if err := checkStackID("stack_id", q.StackID, stacks[0]); err != nil {
+		return EventPage{}, err
 	}
 	query := db.Where("stack_pk = ?", stacks[0].PK)
 	if len(groups) > 0 {
@@ -320,6 +344,7 @@ func ListEvents(ctx context.Context, db *gorm.DB, projectID, stackName string, q
 	for _, row := range rows {
 		page.StackEvents = append(page.StackEvents, newEventView(row, stackName))
 	}
+	page.PageInfo = newPageInfo(page.NextMarker, len(page.StackEvents))
 	return page, nil
 }
 

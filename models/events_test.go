@@ -50,7 +50,7 @@ func TestParseEventFilter(t *testing.T) {
 func TestListEventsPagesThroughTies(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
-	stack, err := CreateStack(ctx, db, "proj", "web", "")
+	stack, err := CreateStack(ctx, db, "proj", NewStack{Name: "web"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestReplay(t *testing.T) {
 	failing.ClientRequestID = "id-2"
 	boom := errors.New("boom")
 	_, _, err = Replay(ctx, db, &failing, func(tx *gorm.DB) (StoredResponse, error) {
-		if _, err := CreateStack(ctx, tx, "proj", "half", ""); err != nil {
+		if _, err := CreateStack(ctx, tx, "proj", NewStack{Name: "half"}); err != nil {
 			return StoredResponse{}, err
 		}
 		return StoredResponse{}, boom

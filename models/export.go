@@ -76,6 +76,13 @@ func Export(ctx context.Context, db *gorm.DB) (Manifest, error) {
 		if s.StatusMessage != "" {
 			m.StatusMessage = &s.StatusMessage
 		}
+		// The settings are written only when on, so that exports of stacks that never used them stay as they were.
+		if s.EnableDeletionProtection {
+			m.EnableDeletionProtection = ptr(true)
+		}
+		if s.EnableAutoRollback {
+			m.EnableAutoRollback = ptr(true)
+		}
 		stacksByProject[s.ProjectID] = append(stacksByProject[s.ProjectID], m)
 	}
 

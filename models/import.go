@@ -278,6 +278,12 @@ func (im importer) stack(projectID string, s ManifestStack) error {
 	if s.CreateTime != nil {
 		row.CreateTime, _ = parseManifestTime("create_time", *s.CreateTime)
 	}
+	if s.EnableDeletionProtection != nil {
+		row.EnableDeletionProtection = *s.EnableDeletionProtection
+	}
+	if s.EnableAutoRollback != nil {
+		row.EnableAutoRollback = *s.EnableAutoRollback
+	}
 	if s.Metadata.Kind != 0 {
 		row.Metadata, _ = metadataJSON("metadata", &s.Metadata)
 	}
@@ -288,7 +294,8 @@ func (im importer) stack(projectID string, s ManifestStack) error {
 
 	changed := isNew || servicesChanged || row.StackID != before.StackID || row.Description != before.Description ||
 		row.Status != before.Status || row.StatusMessage != before.StatusMessage || !row.CreateTime.Equal(before.CreateTime) ||
-		row.Metadata != before.Metadata
+		row.Metadata != before.Metadata || row.EnableDeletionProtection != before.EnableDeletionProtection ||
+		row.EnableAutoRollback != before.EnableAutoRollback
 	switch {
 	case s.UpdateTime != nil:
 		row.UpdateTime, _ = parseManifestTime("update_time", *s.UpdateTime)

@@ -35,6 +35,9 @@ type ManifestStack struct {
 	StatusMessage *string `yaml:"status_message,omitempty"`
 	CreateTime    *string `yaml:"create_time,omitempty"`
 	UpdateTime    *string `yaml:"update_time,omitempty"`
+	// EnableDeletionProtection and EnableAutoRollback are RFS's settings; nil keeps the stack's (off for a new one).
+	EnableDeletionProtection *bool `yaml:"enable_deletion_protection,omitempty"`
+	EnableAutoRollback       *bool `yaml:"enable_auto_rollback,omitempty"`
 	// Metadata is kept as a node so that "absent" (zero Kind) differs from an explicit null.
 	Metadata yaml.Node `yaml:"metadata,omitempty"`
 	// Services, when given, replaces the stack's services; nil keeps them.

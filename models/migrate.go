@@ -113,6 +113,10 @@ func migrations() []migration {
 			`UPDATE stacks SET ` + refreshRunStatusSQL,
 			`CREATE INDEX stacks_project_statuses ON stacks (project_id, status, run_status)`,
 		}},
+		{6, "stacks keep RFS's deletion protection and auto-rollback settings", []string{
+			`ALTER TABLE stacks ADD COLUMN enable_deletion_protection BOOLEAN NOT NULL DEFAULT FALSE`,
+			`ALTER TABLE stacks ADD COLUMN enable_auto_rollback BOOLEAN NOT NULL DEFAULT FALSE`,
+		}},
 	}
 }
 
@@ -124,6 +128,12 @@ func SchemaVersion() int {
 
 // Migrate applies, in order and each in its own transaction, every migration the database has not had yet.
 func Migrate(ctx context.Context, db *gorm.DB) error {
+	return migrateTo(ctx, db, SchemaVersion())
+}
+
+// migrateTo applies the migrations the database has not had yet, up to version target; tests use it to build a
+// database of an older release and upgrade it.
+func migrateTo(ctx context.Context, db *gorm.DB, target int) error {
 	db = db.WithContext(ctx)
 	types := dialectTypes(db)
 	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -141,7 +151,7 @@ func Migrate(ctx context.Context, db *gorm.DB) error {
 		return fmt.Errorf("migrate: the database has schema version %d, newer than this build's %d", current, SchemaVersion())
 	}
 	for _, m := range migrations() {
-		if m.version <= current {
+		if m.version <= current || m.version > target {
 			continue
 		}
 		err := db.Transaction(func(tx *gorm.DB) error {

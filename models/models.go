@@ -25,6 +25,10 @@ type Stack struct {
 	CreateTime      time.Time
 	UpdateTime      time.Time
 	StatusChangedAt time.Time
+	// EnableDeletionProtection refuses DeleteStack while it is set, as RFS does.
+	EnableDeletionProtection bool
+	// EnableAutoRollback is RFS's setting, kept and shown for its clients; the deploy tools act on it.
+	EnableAutoRollback bool
 	// RunStatus is the roll-up of the services' run statuses, kept by refreshRunStatus whenever they change so
 	// that lists and counts need not aggregate every service. GORM only reads it.
 	RunStatus string `gorm:"->"`

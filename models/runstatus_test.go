@@ -29,7 +29,7 @@ func TestKeptRunStatusFollowsEveryServiceWrite(t *testing.T) {
 		}
 	}
 	image := Image{Name: "example/api", Tag: "v1"}
-	if _, err := CreateStack(ctx, db, "shop", "api", ""); err != nil {
+	if _, err := CreateStack(ctx, db, "shop", NewStack{Name: "api"}); err != nil {
 		t.Fatal(err)
 	}
 	check("creating a stack", "NOT-RUNNING")

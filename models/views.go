@@ -87,10 +87,27 @@ type StackList struct {
 }
 
 // StackPage is one page of a stack list as JSON shows it: ListStacks's stacks, then next_marker (null on the
-// last page), as the paged RFS lists have it.
+// last page), as the paged RFS lists have it, and page_info, where RFS's SDKs read the marker.
 type StackPage struct {
 	Stacks     []StackSummary `json:"stacks"`
 	NextMarker *string        `json:"next_marker"`
+	PageInfo   PageInfo       `json:"page_info"`
+}
+
+// Page returns the list as one page of JSON.
+func (l StackList) Page() StackPage {
+	return StackPage{Stacks: l.Stacks, NextMarker: l.NextMarker, PageInfo: newPageInfo(l.NextMarker, len(l.Stacks))}
+}
+
+// PageInfo is RFS's page_info: where the next page starts (null on the last page) and how many items this one
+// holds.
+type PageInfo struct {
+	NextMarker   *string `json:"next_marker"`
+	CurrentCount int     `json:"current_count"`
+}
+
+func newPageInfo(next *string, count int) PageInfo {
+	return PageInfo{NextMarker: next, CurrentCount: count}
 }
 
 // StackSummary is one stack as ListStacks shows it.

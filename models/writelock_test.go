@@ -12,7 +12,7 @@ import (
 func TestGroupedWritesSucceedAndFailAlone(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
-	if _, err := CreateStack(ctx, db, "shop", "taken", ""); err != nil {
+	if _, err := CreateStack(ctx, db, "shop", NewStack{Name: "taken"}); err != nil {
 		t.Fatal(err)
 	}
 	const writers = 40
@@ -26,7 +26,7 @@ func TestGroupedWritesSucceedAndFailAlone(t *testing.T) {
 			if i%4 == 0 {
 				name = "taken" // refused: the name exists
 			}
-			_, errs[i] = CreateStack(ctx, db, "shop", name, "")
+			_, errs[i] = CreateStack(ctx, db, "shop", NewStack{Name: name})
 		}()
 	}
 	wg.Wait()
@@ -59,7 +59,7 @@ func TestAbandonedWritesAreNotMade(t *testing.T) {
 	db := openTestDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := CreateStack(ctx, db, "shop", "never", ""); err == nil {
+	if _, err := CreateStack(ctx, db, "shop", NewStack{Name: "never"}); err == nil {
 		t.Error("a write for a cancelled request was made")
 	}
 	var stacks int64

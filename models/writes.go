@@ -96,15 +96,24 @@ func findStack(tx *gorm.DB, projectID, name string) (Stack, error) {
 	return stacks[0], nil
 }
 
+// NewStack is what CreateStack is asked to create: RFS's fields of an empty stack.
+type NewStack struct {
+	Name                     string
+	Description              string
+	EnableDeletionProtection bool
+	EnableAutoRollback       bool
+}
+
 // CreateStack creates an empty stack (CREATION_COMPLETE) in a project, creating the project too when needed.
-func CreateStack(ctx context.Context, db *gorm.DB, projectID, name, description string) (Stack, error) {
+func CreateStack(ctx context.Context, db *gorm.DB, projectID string, spec NewStack) (Stack, error) {
 	if err := ValidateProjectID("project_id", projectID); err != nil {
 		return Stack{}, err
 	}
+	name := spec.Name
 	if err := ValidateName("stack_name", name); err != nil {
 		return Stack{}, err
 	}
-	if err := ValidateDescription("description", description); err != nil {
+	if err := ValidateDescription("description", spec.Description); err != nil {
 		return Stack{}, err
 	}
 	var stack Stack
@@ -118,8 +127,9 @@ func CreateStack(ctx context.Context, db *gorm.DB, projectID, name, description 
 		} else if !isNotFound(err) {
 			return err
 		}
-		stack = Stack{ProjectID: projectID, Name: name, StackID: uuid.NewString(), Description: description,
-			Status: LifecycleCreationComplete, CreateTime: now, UpdateTime: now, StatusChangedAt: now}
+		stack = Stack{ProjectID: projectID, Name: name, StackID: uuid.NewString(), Description: spec.Description,
+			Status: LifecycleCreationComplete, CreateTime: now, UpdateTime: now, StatusChangedAt: now,
+			EnableDeletionProtection: spec.EnableDeletionProtection, EnableAutoRollback: spec.EnableAutoRollback}
 		if err := tx.Create(&stack).Error; err != nil {
 			return err
 		}
@@ -133,10 +143,12 @@ func CreateStack(ctx context.Context, db *gorm.DB, projectID, name, description 
 
 // StackPatch changes some fields of a stack; nil fields stay. StackID, when given, must be the stack's.
 type StackPatch struct {
-	StackID       *string
-	Description   *string
-	Status        *string
-	StatusMessage *string
+	StackID                  *string
+	Description              *string
+	Status                   *string
+	StatusMessage            *string
+	EnableDeletionProtection *bool
+	EnableAutoRollback       *bool
 }
 
 // Most characters of a status message.
@@ -144,10 +156,8 @@ const maxStatusMessageLength = 4096
 
 // Validate checks the patch's values.
 func (p StackPatch) Validate() error {
-	if p.StackID != nil {
-		if err := ValidateStackID("stack_id", *p.StackID); err != nil {
-			return err
-		}
+	if err := validateGivenStackID("stack_id", p.StackID); err != nil {
+		return err
 	}
 	if p.Description != nil {
 		if err := ValidateDescription("description", *p.Description); err != nil {
@@ -163,6 +173,14 @@ func (p StackPatch) Validate() error {
 		return &FieldError{"status_message", ReasonTooLong, fmt.Sprintf("is longer than %d characters", maxStatusMessageLength)}
 	}
 	return nil
+}
+
+// validateGivenStackID checks the form of a stack id that a request gave (nil: none given).
+func validateGivenStackID(field string, given *string) error {
+	if given == nil {
+		return nil
+	}
+	return ValidateStackID(field, *given)
 }
 
 // checkStackID fails with a 400-class error when a given stack id is not the stack's (the RFS rule).
@@ -198,6 +216,12 @@ func UpdateStack(ctx context.Context, db *gorm.DB, projectID, name string, patch
 		} else if after.Status != before.Status {
 			after.StatusMessage = ""
 		}
+		if patch.EnableDeletionProtection != nil {
+			after.EnableDeletionProtection = *patch.EnableDeletionProtection
+		}
+		if patch.EnableAutoRollback != nil {
+			after.EnableAutoRollback = *patch.EnableAutoRollback
+		}
 		if after == before {
 			return nil
 		}
@@ -216,13 +240,11 @@ func UpdateStack(ctx context.Context, db *gorm.DB, projectID, name string, patch
 	})
 }
 
-// DeleteStack deletes a stack with its services and events. It is refused while the stack is in progress or
-// still in a product; a given stack id must be the stack's.
+// DeleteStack deletes a stack with its services and events. It is refused while the stack's deletion protection
+// is on, while it is in progress, or while it is still in a product; a given stack id must be the stack's.
 func DeleteStack(ctx context.Context, db *gorm.DB, projectID, name string, stackID *string) error {
-	if stackID != nil {
-		if err := ValidateStackID("stack_id", *stackID); err != nil {
-			return err
-		}
+	if err := validateGivenStackID("stack_id", stackID); err != nil {
+		return err
 	}
 	return writeTransaction(ctx, db, func(tx *gorm.DB) error {
 		stack, err := lockStack(tx, projectID, name)
@@ -231,6 +253,9 @@ func DeleteStack(ctx context.Context, db *gorm.DB, projectID, name string, stack
 		}
 		if err := checkStackID("stack_id", stackID, stack); err != nil {
 			return err
+		}
+		if stack.EnableDeletionProtection {
+			return &ForbiddenError{Reason: fmt.Sprintf("stack %q has deletion protection enabled; update it with enable_deletion_protection false first", name)}
 		}
 		if strings.HasSuffix(stack.Status, "_IN_PROGRESS") {
 			return &ForbiddenError{Reason: fmt.Sprintf("stack %q is %s; wait until it settles", name, stack.Status)}
@@ -553,32 +578,42 @@ func applyProduct(tx *gorm.DB, name, projectID, layersField string, layers [][]s
 	return outcome, recordChanges(tx, changes...)
 }
 
-// StackMetadata is a stack as GetStackMetadata shows it.
+// StackMetadata is a stack as GetStackMetadata shows it, its fields in RFS's order.
 type StackMetadata struct {
-	StackID       string    `json:"stack_id"`
-	StackName     string    `json:"stack_name"`
-	Description   string    `json:"description"`
-	Status        string    `json:"status"`
-	StatusMessage *string   `json:"status_message,omitempty"`
-	CreateTime    Timestamp `json:"create_time"`
-	UpdateTime    Timestamp `json:"update_time"`
+	StackID                  string    `json:"stack_id"`
+	StackName                string    `json:"stack_name"`
+	Description              string    `json:"description"`
+	EnableDeletionProtection bool      `json:"enable_deletion_protection"`
+	EnableAutoRollback       bool      `json:"enable_auto_rollback"`
+	Status                   string    `json:"status"`
+	StatusMessage            *string   `json:"status_message,omitempty"`
+	CreateTime               Timestamp `json:"create_time"`
+	UpdateTime               Timestamp `json:"update_time"`
 }
 
-// GetStackMetadata returns a stack's metadata in one SQL statement.
-func GetStackMetadata(ctx context.Context, db *gorm.DB, projectID, name string) (StackMetadata, error) {
+// GetStackMetadata returns a stack's metadata in one SQL statement; a given stack id must be the stack's.
+func GetStackMetadata(ctx context.Context, db *gorm.DB, projectID, name string, stackID *string) (StackMetadata, error) {
+	if err := validateGivenStackID("stack_id", stackID); err != nil {
+		return StackMetadata{}, err
+	}
 	stack, err := findStack(db.WithContext(ctx), projectID, name)
 	if err != nil {
 		return StackMetadata{}, err
 	}
+	if err := checkStackID("stack_id", stackID, stack); err != nil {
+		return StackMetadata{}, err
+	}
 	summary := newStackSummary(stack)
 	return StackMetadata{
-		StackID:       stack.StackID,
-		StackName:     stack.Name,
-		Description:   stack.Description,
-		Status:        stack.Status,
-		StatusMessage: summary.StatusMessage,
-		CreateTime:    summary.CreateTime,
-		UpdateTime:    summary.UpdateTime,
+		StackID:                  stack.StackID,
+		StackName:                stack.Name,
+		Description:              stack.Description,
+		EnableDeletionProtection: stack.EnableDeletionProtection,
+		EnableAutoRollback:       stack.EnableAutoRollback,
+		Status:                   stack.Status,
+		StatusMessage:            summary.StatusMessage,
+		CreateTime:               summary.CreateTime,
+		UpdateTime:               summary.UpdateTime,
 	}, nil
 }
 

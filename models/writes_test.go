@@ -30,7 +30,7 @@ func ptrTo[T any](v T) *T { return &v }
 func TestCreateStackRefusals(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
-	if _, err := CreateStack(ctx, db, "proj", "web", "the web tier"); err != nil {
+	if _, err := CreateStack(ctx, db, "proj", NewStack{Name: "web", Description: "the web tier"}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -44,7 +44,7 @@ func TestCreateStackRefusals(t *testing.T) {
 		{"proj", "web2", strings.Repeat("x", 1025), "description"},
 	}
 	for _, tt := range tests {
-		_, err := CreateStack(ctx, db, tt.project, tt.name, tt.description)
+		_, err := CreateStack(ctx, db, tt.project, NewStack{Name: tt.name, Description: tt.description})
 		var fe *FieldError
 		var conflict *ConflictError
 		switch {
@@ -63,7 +63,7 @@ func TestCreateStackRefusals(t *testing.T) {
 func TestStackWritesRecordEvents(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
-	stack, err := CreateStack(ctx, db, "proj", "web", "")
+	stack, err := CreateStack(ctx, db, "proj", NewStack{Name: "web"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,14 +144,14 @@ func TestStackWritesRecordEvents(t *testing.T) {
 func TestDeleteStackTakesItsEventsAndServices(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
-	stack, err := CreateStack(ctx, db, "proj", "web", "")
+	stack, err := CreateStack(ctx, db, "proj", NewStack{Name: "web"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := PutService(ctx, db, "proj", "web", "nginx", ServiceSpec{State: StateDeployed, Status: RunRunning, Image: Image{Name: "nginx"}}); err != nil {
 		t.Fatal(err)
 	}
-	keep, _ := CreateStack(ctx, db, "proj", "keep", "")
+	keep, _ := CreateStack(ctx, db, "proj", NewStack{Name: "keep"})
 	if err := DeleteStack(ctx, db, "proj", "web", &keep.StackID); err == nil {
 		t.Fatal("deleted with another stack's id")
 	}
@@ -167,7 +167,7 @@ func TestDeleteStackTakesItsEventsAndServices(t *testing.T) {
 	if got := eventsOf(t, db, keep.PK); len(got) != 1 {
 		t.Errorf("the other stack's events: %v", got)
 	}
-	again, err := CreateStack(ctx, db, "proj", "web", "")
+	again, err := CreateStack(ctx, db, "proj", NewStack{Name: "web"})
 	if err != nil || again.StackID == stack.StackID || again.PK == stack.PK {
 		t.Errorf("re-created: %+v %v (the deleted was %s, pk %d)", again, err, stack.StackID, stack.PK)
 	}

@@ -3,7 +3,6 @@ package views
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -29,12 +28,13 @@ func since(t, now time.Time) string {
 	return durationText(now.Sub(t))
 }
 
-// percent is part's share of whole, for bar widths.
-func percent(part, whole int) string {
-	if whole == 0 {
-		return "0%"
+// shareClass is the class that gives a bar segment its width, part of whole in whole percents: the page's
+// Content-Security-Policy refuses style attributes, so app.css has one class per percent.
+func shareClass(part, whole int) string {
+	if whole <= 0 || part <= 0 {
+		return "share-0"
 	}
-	return fmt.Sprintf("%.2f%%", float64(part)*100/float64(whole))
+	return "share-" + strconv.Itoa(min(100, (part*100+whole/2)/whole))
 }
 
 // plural returns "1 stack" or "3 stacks".

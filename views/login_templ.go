@@ -89,7 +89,7 @@ func LoginPage(next, problem string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\"><p><label for=\"token\">Token</label><br><input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"current-password\" required autofocus style=\"width:100%\"></p><p><button type=\"submit\" class=\"button\">Sign in</button></p></form></section></main></body></html>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\"><p><label for=\"token\">Token</label><br><input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"current-password\" required autofocus class=\"full-width\"></p><p><button type=\"submit\" class=\"button\">Sign in</button></p></form></section></main></body></html>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

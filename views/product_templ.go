@@ -588,7 +588,7 @@ func ProductDetail(page ProductPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "</section><section class=\"card table-wrap section\" aria-labelledby=\"product-timeline-title\"><h2 id=\"product-timeline-title\" class=\"card-body\" style=\"margin:0;padding-bottom:0\">Recent events of its stacks</h2>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "</section><section class=\"card table-wrap section\" aria-labelledby=\"product-timeline-title\"><h2 id=\"product-timeline-title\" class=\"card-body card-title\">Recent events of its stacks</h2>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -562,7 +562,7 @@ func StackDetail(page StackPage) templ.Component {
 				}
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "</section></div><section class=\"card table-wrap section\" aria-labelledby=\"services-title\"><h2 id=\"services-title\" class=\"card-body\" style=\"margin:0;padding-bottom:0\">Services</h2>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "</section></div><section class=\"card table-wrap section\" aria-labelledby=\"services-title\"><h2 id=\"services-title\" class=\"card-body card-title\">Services</h2>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

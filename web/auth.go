@@ -232,17 +232,9 @@ func (s *Server) requireWrite(next http.Handler) http.Handler {
 	})
 }
 
-// safeNext returns where to go after signing in: a path on this server, never another site.
-func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/api/products"
-	}
-	return next
-}
-
 // login answers GET /login with the sign-in form and POST /login by checking the token and starting a session.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	next := safeNext(r.URL.Query().Get("next"))
+	next := safeRedirect(r.URL.Query().Get("next"))
 	if s.auth == nil {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
@@ -254,7 +246,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		if err := r.ParseForm(); err != nil {
 			return &handlers.Error{Status: http.StatusBadRequest, Message: "the form could not be read", Err: err}
 		}
-		next = safeNext(r.PostForm.Get("next"))
+		next = safeRedirect(r.PostForm.Get("next"))
 		if token, ok := s.auth.lookup(r.PostForm.Get("token")); ok {
 			http.SetCookie(w, &http.Cookie{
 				Name: sessionCookie, Value: s.auth.newSession(token), Path: "/", HttpOnly: true,
@@ -359,7 +351,7 @@ func (s *Server) limitWrites(next http.Handler) http.Handler {
 // tooMany answers 429 with the seconds to wait in Retry-After.
 func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
 	seconds := int(wait.Seconds()) + 1
-	w.Header().Set("Retry-After", fmt.Sprint(seconds))
+	w.Header().Set(HeaderRetryAfter, fmt.Sprint(seconds))
 	s.renderError(w, r, &handlers.Error{Status: http.StatusTooManyRequests, Message: fmt.Sprintf("Too Many Requests: retry in %d s", seconds)})
 }
 

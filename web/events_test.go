@@ -183,7 +183,7 @@ func TestEventsPaging(t *testing.T) {
 	// The default page holds every one of these events, and says so with a null next_marker.
 	rec := get(t, server, target, HeaderClientRequestID, clientRequestID)
 	if body := compactJSON(t, rec.Body.Bytes()); !strings.HasPrefix(body, `{"stack_events":[{"resource_type":"service","resource_name":"cron","time":"`) ||
-		!strings.HasSuffix(body, `"event_type":"CREATION_COMPLETE","event_message":"created in CREATION_COMPLETE","elapsed_seconds":0}],"next_marker":null}`) {
+		!strings.HasSuffix(body, `"event_type":"CREATION_COMPLETE","event_message":"created in CREATION_COMPLETE","elapsed_seconds":0}],"next_marker":null,"page_info":{"next_marker":null,"current_count":11}}`) {
 		t.Errorf("body: %s", body)
 	}
 	// A page's next_marker is a string.

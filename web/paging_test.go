@@ -14,7 +14,8 @@ type stackPageJSON struct {
 	Stacks []struct {
 		StackName string `json:"stack_name"`
 	} `json:"stacks"`
-	NextMarker *string `json:"next_marker"`
+	NextMarker *string      `json:"next_marker"`
+	PageInfo   pageInfoJSON `json:"page_info"`
 }
 
 func decodeStackPage(t *testing.T, body []byte) (stackPageJSON, map[string]json.RawMessage) {
@@ -74,6 +75,10 @@ func TestStackListPagesWalkTheWholeList(t *testing.T) {
 			if _, ok := fields["next_marker"]; !ok {
 				t.Fatalf("GET %s: a paged answer has no next_marker field: %s", target, rec.Body)
 			}
+			if _, ok := fields["page_info"]; !ok || len(fields) != 3 {
+				t.Fatalf("GET %s: a paged answer has fields %v, want stacks, next_marker and page_info", target, fields)
+			}
+			checkPageInfo(t, target, page.PageInfo, page.NextMarker, len(page.Stacks))
 			for _, s := range page.Stacks {
 				walked = append(walked, s.StackName)
 			}

@@ -126,7 +126,6 @@ func writeBody(w http.ResponseWriter, status int, contentType string, body []byt
 func setBodyHeaders(w http.ResponseWriter, contentType string, length int) {
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(length))
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 }
 
 // handlerFunc is a handler that reports failure by returning an error.

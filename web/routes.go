@@ -26,6 +26,8 @@ func (s *Server) routes(opts Options) http.Handler {
 
 	r := mux.NewRouter()
 	r.Use(recordRoute)
+	// secure refuses paths with dot segments; mux's cleaning would answer them with a 301 instead.
+	r.SkipClean(true)
 	r.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &handlers.Error{Status: http.StatusNotFound, Message: "Not Found: no page or API at " + r.URL.Path}
 	})
@@ -39,10 +41,10 @@ func (s *Server) routes(opts Options) http.Handler {
 	if !opts.MetricsElsewhere {
 		r.Handle(metricsPath, s.handle(s.serveMetrics)).Methods(http.MethodGet, http.MethodHead)
 	}
-	r.PathPrefix("/static/").Handler(staticFiles(static.Files)).Methods(http.MethodGet, http.MethodHead)
+	r.PathPrefix("/static/").Handler(s.handle(staticFiles(static.Files))).Methods(http.MethodGet, http.MethodHead)
 
 	r.Handle("/events", s.handle(s.events)).Methods(http.MethodGet)
-	r.Handle("/login", s.handle(s.login)).Methods(http.MethodGet, http.MethodHead, http.MethodPost)
+	r.Handle("/login", s.limitLogin(s.handle(s.login))).Methods(http.MethodGet, http.MethodHead, http.MethodPost)
 	r.Handle("/logout", s.handle(s.logout)).Methods(http.MethodPost)
 
 	// Reads are answered from the response cache while the data version stays the same.
@@ -69,7 +71,7 @@ func (s *Server) routes(opts Options) http.Handler {
 	r.Handle(stack+"/services/{service_name}", v1Write(services.Put)).Methods(http.MethodPut)
 	r.Handle(stack+"/services/{service_name}", v1Write(services.Delete)).Methods(http.MethodDelete)
 
-	return s.common(s.crossOriginGuard(s.authenticate(s.limitWrites(r))))
+	return s.common(s.secure(s.crossOriginGuard(s.authenticate(s.limitWrites(r)))))
 }
 
 // readiness is the health handler over this server's database and change watcher.

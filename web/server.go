@@ -25,6 +25,8 @@ type Server struct {
 	cache   *responseCache
 	watcher *models.Watcher
 	metrics *metrics
+	hosts   hostList
+	logins  *rateLimiter
 	handler http.Handler
 }
 
@@ -42,11 +44,15 @@ type Options struct {
 	CacheBytes int64
 	// MetricsElsewhere leaves /metrics off the main address: MetricsHandler serves them on one of their own.
 	MetricsElsewhere bool
+	// AllowedHosts are the host names the server answers to (AllowedHosts makes the usual list); empty means
+	// any, which only tests that send made-up hosts want.
+	AllowedHosts []string
 }
 
 // NewServer builds the server and its routes. Run tells its pages about changes.
 func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
-	s := &Server{db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes)}
+	s := &Server{db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes),
+		hosts: newHostList(opts.AllowedHosts), logins: newRateLimiter(loginRate, loginBurst)}
 	s.watcher = models.NewWatcher(db, log, watchInterval)
 	s.metrics = s.newMetrics()
 	if opts.Tokens != nil {

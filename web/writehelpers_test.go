@@ -130,8 +130,36 @@ type eventJSON struct {
 
 // eventPageJSON is the body of GET .../events.
 type eventPageJSON struct {
-	StackEvents []eventJSON `json:"stack_events"`
-	NextMarker  *string     `json:"next_marker"`
+	StackEvents []eventJSON  `json:"stack_events"`
+	NextMarker  *string      `json:"next_marker"`
+	PageInfo    pageInfoJSON `json:"page_info"`
+}
+
+// pageInfoJSON is RFS's page_info of a paged body.
+type pageInfoJSON struct {
+	NextMarker   *string `json:"next_marker"`
+	CurrentCount *int    `json:"current_count"`
+}
+
+// checkPageInfo fails unless page_info repeats the top-level next_marker and counts the items of the page.
+func checkPageInfo(t *testing.T, target string, info pageInfoJSON, nextMarker *string, count int) {
+	t.Helper()
+	if (info.NextMarker == nil) != (nextMarker == nil) || (nextMarker != nil && *info.NextMarker != *nextMarker) {
+		t.Errorf("GET %s: page_info.next_marker %q (set: %t), want the top-level next_marker %q (set: %t)", target,
+			deref(info.NextMarker), info.NextMarker != nil, deref(nextMarker), nextMarker != nil)
+	}
+	if info.CurrentCount == nil || *info.CurrentCount != count {
+		t.Errorf("GET %s: page_info.current_count %d (set: %t), want %d", target, deref(info.CurrentCount), info.CurrentCount != nil, count)
+	}
+}
+
+// deref returns a pointer's value, or the zero value for nil.
+func deref[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
 }
 
 // eventPage fetches one page of events and fails unless it is a 200 with exactly the documented fields.
@@ -150,6 +178,7 @@ func eventPage(t *testing.T, h http.Handler, target string) eventPageJSON {
 	if page.StackEvents == nil {
 		t.Fatalf("GET %s: stack_events is not an array: %s", target, rec.Body)
 	}
+	checkPageInfo(t, target, page.PageInfo, page.NextMarker, len(page.StackEvents))
 	return page
 }
 

@@ -54,7 +54,7 @@ func TestCreateStack(t *testing.T) {
 	if err != nil || time.Since(created1) > time.Minute || time.Since(created1) < -time.Second {
 		t.Errorf("create_time %v is not now", metadata["create_time"])
 	}
-	want := `{"stack_id":"` + created.StackID + `","stack_name":"third_stack","description":"made over HTTP","status":"CREATION_COMPLETE",` +
+	want := `{"stack_id":"` + created.StackID + `","stack_name":"third_stack","description":"made over HTTP","enable_deletion_protection":false,"enable_auto_rollback":false,"status":"CREATION_COMPLETE",` +
 		`"create_time":"` + metadata["create_time"].(string) + `","update_time":"` + metadata["create_time"].(string) + `"}`
 	expect(t, rec, http.StatusOK, want)
 
@@ -202,7 +202,7 @@ func TestUpdateStack(t *testing.T) {
 		}
 		return compactJSON(t, rec.Body.Bytes())
 	}
-	untouched := `{"stack_id":"` + secondStackID + `","stack_name":"my_second_stack","description":"my second stack","status":"DEPLOYMENT_COMPLETE",` +
+	untouched := `{"stack_id":"` + secondStackID + `","stack_name":"my_second_stack","description":"my second stack","enable_deletion_protection":false,"enable_auto_rollback":false,"status":"DEPLOYMENT_COMPLETE",` +
 		`"create_time":"2023-05-17T07:34:22Z","update_time":"2023-05-17T07:34:44Z"}`
 	if got := metadata(); got != untouched {
 		t.Fatalf("refused patches changed the stack: %s", got)
@@ -252,7 +252,7 @@ func TestUpdateStack(t *testing.T) {
 		if step.statusMessage != nil {
 			message = `"status_message":` + jsonText(t, *step.statusMessage) + `,`
 		}
-		want := `{"stack_id":"` + secondStackID + `","stack_name":"my_second_stack","description":"` + description + `","status":"` + step.status + `",` +
+		want := `{"stack_id":"` + secondStackID + `","stack_name":"my_second_stack","description":"` + description + `","enable_deletion_protection":false,"enable_auto_rollback":false,"status":"` + step.status + `",` +
 			message + `"create_time":"2023-05-17T07:34:22Z","update_time":"` + now(got) + `"}`
 		if got != want {
 			t.Errorf("after %s\n got: %s\nwant: %s", step.patch, got, want)
@@ -366,13 +366,13 @@ projects:
 		want   string
 	}{
 		{"settled stack", stacksURL + "/my_second_stack/metadata", 200,
-			`{"stack_id":"` + secondStackID + `","stack_name":"my_second_stack","description":"my second stack","status":"DEPLOYMENT_COMPLETE",` +
+			`{"stack_id":"` + secondStackID + `","stack_name":"my_second_stack","description":"my second stack","enable_deletion_protection":false,"enable_auto_rollback":false,"status":"DEPLOYMENT_COMPLETE",` +
 				`"create_time":"2023-05-17T07:34:22Z","update_time":"2023-05-17T07:34:44Z"}`},
 		{"failed stack", stacksURL + "/broken/metadata", 200,
-			`{"stack_id":"0b7c3f1e-5a2d-4c8e-9f10-2a3b4c5d6e7f","stack_name":"broken","description":"it failed","status":"ROLLBACK_FAILED",` +
+			`{"stack_id":"0b7c3f1e-5a2d-4c8e-9f10-2a3b4c5d6e7f","stack_name":"broken","description":"it failed","enable_deletion_protection":false,"enable_auto_rollback":false,"status":"ROLLBACK_FAILED",` +
 				`"status_message":"rollback timed out","create_time":"2023-05-18T01:02:03Z","update_time":"2023-05-18T02:03:04Z"}`},
 		{"with its own stack_id", stacksURL + "/my_first_stack/metadata?stack_id=" + firstStackID, 200,
-			`{"stack_id":"` + firstStackID + `","stack_name":"my_first_stack","description":"my second stack","status":"CREATION_COMPLETE",` +
+			`{"stack_id":"` + firstStackID + `","stack_name":"my_first_stack","description":"my second stack","enable_deletion_protection":false,"enable_auto_rollback":false,"status":"CREATION_COMPLETE",` +
 				`"create_time":"2023-05-17T07:34:06Z","update_time":"2023-05-17T07:34:28Z"}`},
 		{"with another stack's stack_id", stacksURL + "/my_first_stack/metadata?stack_id=" + secondStackID, 400,
 			rfJSON(t, "RF.10011003", `stack_id: "`+secondStackID+`" is not the id of stack "my_first_stack"`)},
