@@ -77,16 +77,7 @@ func (a Access) VisibleProjects() []string {
 	return a.Token.Projects
 }
 
-// accessKey is the context key of a request's Access.
-type accessKey struct{}
-
-// WithAccess returns a context carrying a request's Access.
-func WithAccess(ctx context.Context, a Access) context.Context {
-	return context.WithValue(ctx, accessKey{}, a)
-}
-
-// AccessFrom returns the Access of a request; without one, nothing is required.
+// AccessFrom returns the Access the server decided for a request; without one, nothing is required.
 func AccessFrom(ctx context.Context) Access {
-	a, _ := ctx.Value(accessKey{}).(Access)
-	return a
+	return RequestFrom(ctx).Access
 }

@@ -29,7 +29,7 @@ func (h Events) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fleet, err := headerFleet(r, h.DB, h.Out)
+	fleet, err := headerFleet(r, h.DB)
 	if err != nil {
 		return err
 	}

@@ -23,9 +23,6 @@ type View struct {
 // Responder writes a View in the format the request asks for.
 type Responder interface {
 	Respond(w http.ResponseWriter, r *http.Request, v View) error
-	// WantsHTML reports whether the request will be answered with a page or a partial, which show long lists a
-	// page at a time where the documented JSON stays complete.
-	WantsHTML(r *http.Request) bool
 }
 
 // Error is a failure with the HTTP status and the code that an API family reports for it.
@@ -56,9 +53,10 @@ func (e *Error) Unwrap() error {
 
 // headerFleet is the fleet summary a page's header shows (its project menu). JSON has no header, so a request
 // that will be answered with JSON skips the query.
-func headerFleet(r *http.Request, db *gorm.DB, out Responder) (models.Fleet, error) {
-	if !out.WantsHTML(r) {
+func headerFleet(r *http.Request, db *gorm.DB) (models.Fleet, error) {
+	req := requestOf(r)
+	if !req.HTML() {
 		return models.Fleet{}, nil
 	}
-	return models.LoadFleet(r.Context(), db, AccessFrom(r.Context()).VisibleProjects())
+	return models.LoadFleet(r.Context(), db, req.Access.VisibleProjects())
 }

@@ -14,10 +14,8 @@ import (
 type Health struct {
 	DB  *gorm.DB
 	Out Responder
-	// Watcher reports the change watcher's state; nil means no watcher runs, which readiness counts as down.
-	Watcher func() models.WatcherState
-	// Stale is how long the watcher may go without reading the database before it is no longer current.
-	Stale time.Duration
+	// Watcher reports why the change watcher is not current, or nil while it is.
+	Watcher func() error
 }
 
 // Results of one readiness check.
@@ -51,11 +49,12 @@ func (h Health) Live(w http.ResponseWriter, r *http.Request) error {
 const readyTimeout = 2 * time.Second
 
 // Ready answers GET /readyz: 200 when the database answers, its schema is this build's, and the change watcher
-// is current; otherwise 503. Both answers list every check.
+// is current (else the server cannot see other processes' writes); otherwise 503. Both answers list every check.
 func (h Health) Ready(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
-	checks := readyChecks{Database: checkOK, Migrations: checkOK, Watcher: checkOK}
+	all := readyChecks{Database: checkOK, Migrations: checkOK, Watcher: checkOK}
+	checks := all
 	sqlDB, err := h.DB.DB()
 	if err == nil {
 		err = sqlDB.PingContext(ctx)
@@ -68,27 +67,15 @@ func (h Health) Ready(w http.ResponseWriter, r *http.Request) error {
 	} else if applied != models.SchemaVersion() {
 		checks.Migrations = checkDown + ": the schema is not this build's"
 	}
-	checks.Watcher = h.watcherCheck()
+	if h.Watcher == nil {
+		checks.Watcher = checkDown + ": no change watcher"
+	} else if err := h.Watcher(); err != nil {
+		checks.Watcher = checkDown + ": " + err.Error()
+	}
 	status, code := checkOK, http.StatusOK
-	if checks != (readyChecks{Database: checkOK, Migrations: checkOK, Watcher: checkOK}) {
+	if checks != all {
 		status, code = checkDown, http.StatusServiceUnavailable
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	return h.Out.Respond(w, r, View{Status: code, Data: healthStatus{Status: status, Checks: &checks}})
-}
-
-func (h Health) watcherCheck() string {
-	if h.Watcher == nil {
-		return checkDown + ": no change watcher"
-	}
-	state := h.Watcher()
-	switch {
-	case !state.Running:
-		return checkDown + ": the change watcher is not running"
-	case state.LastPoll.IsZero():
-		return checkDown + ": the change watcher has not read the database yet"
-	case time.Since(state.LastPoll) > h.Stale:
-		return checkDown + ": the change watcher last read the database " + time.Since(state.LastPoll).Round(time.Second).String() + " ago"
-	}
-	return checkOK
 }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,20 +24,18 @@ type Products struct {
 // services. With limit or marker, and always on pages, it answers one page of products; JSON then names the next
 // page in a Link header, and pages add a health summary.
 func (h Products) List(w http.ResponseWriter, r *http.Request) error {
+	req := requestOf(r)
 	query := r.URL.Query()
 	filter, err := productFilterFrom(query)
 	if err != nil {
 		return err
 	}
-	filter.Projects = AccessFrom(r.Context()).VisibleProjects()
-	listFailed := func(err error) error {
-		return &Error{Status: 622, Code: "622", Message: "List Products Error", Err: err}
-	}
+	filter.Projects = req.Access.VisibleProjects()
 	paged := query.Has("limit") || query.Has("marker")
-	if !h.Out.WantsHTML(r) && !paged {
+	if !req.HTML() && !paged {
 		products, err := models.FindProducts(r.Context(), h.DB, filter)
 		if err != nil {
-			return listFailed(err)
+			return err
 		}
 		return h.Out.Respond(w, r, View{Data: products})
 	}
@@ -47,13 +44,13 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	}
 	products, err := models.FindProductPage(r.Context(), h.DB, filter)
 	if err != nil {
-		return listFailed(err)
+		return err
 	}
 	page := views.OverviewPage{Products: products.Products, NextMarker: products.NextMarker, Filter: filter}
 	if products.NextMarker != nil {
 		w.Header().Set("Link", "<"+page.MoreURL()+`>; rel="next"`)
 	}
-	if !h.Out.WantsHTML(r) {
+	if !req.HTML() {
 		return h.Out.Respond(w, r, View{Data: products.Products})
 	}
 	if query.Has("marker") {
@@ -62,11 +59,11 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	}
 	fleet, err := models.LoadFleet(r.Context(), h.DB, filter.Projects)
 	if err != nil {
-		return listFailed(err)
+		return err
 	}
 	counts, err := models.CountProducts(r.Context(), h.DB, filter)
 	if err != nil {
-		return listFailed(err)
+		return err
 	}
 	page.Meta = views.Meta{
 		Title: "Products", Nav: views.NavProducts, URL: r.URL.RequestURI(), Topics: []string{models.TopicAll},
@@ -85,22 +82,18 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 func (h Products) Get(w http.ResponseWriter, r *http.Request) error {
 	name := mux.Vars(r)["product_name"]
 	product, err := models.GetProduct(r.Context(), h.DB, name)
-	var notFound *models.NotFoundError
-	if errors.As(err, &notFound) {
-		return &Error{Status: http.StatusNotFound, Message: "Product Not Found", Err: err}
-	}
 	if err != nil {
 		return err
 	}
-	if err := AccessFrom(r.Context()).Check(product.ProjectID, false); err != nil {
+	if err := requestOf(r).Authorize(product.ProjectID); err != nil {
 		return err
 	}
-	fleet, err := headerFleet(r, h.DB, h.Out)
+	fleet, err := headerFleet(r, h.DB)
 	if err != nil {
 		return err
 	}
 	var timeline []models.EventView
-	if h.Out.WantsHTML(r) {
+	if requestOf(r).HTML() {
 		if timeline, err = models.ProductTimeline(r.Context(), h.DB, product.ProductName, models.TimelineLength); err != nil {
 			return err
 		}
@@ -162,13 +155,8 @@ type productStackInput struct {
 	StackName string `json:"stack_name"`
 }
 
-// invalidProductArgs is spock's answer to a product it cannot accept; Detail says which field and why.
-func invalidProductArgs(err error) error {
-	return &Error{Status: http.StatusBadRequest, Message: "Invalid ProductArgs", Detail: err.Error(), Err: err}
-}
-
-// Create answers POST /api/products: 201 with the new product; invalid arguments are a 400 "Invalid ProductArgs",
-// an existing name a 409.
+// Create answers POST /api/products: 201 with the new product; invalid arguments are a 400 (spock's "Invalid
+// ProductArgs"), an existing name a 409.
 func (h Products) Create(w http.ResponseWriter, r *http.Request) error {
 	return h.save(w, r, "", true)
 }
@@ -180,8 +168,8 @@ func (h Products) Replace(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h Products) save(w http.ResponseWriter, r *http.Request, name string, create bool) error {
-	access := AccessFrom(r.Context())
-	if err := access.RequireToken(true); err != nil {
+	req := requestOf(r)
+	if err := req.Access.RequireToken(true); err != nil {
 		return err
 	}
 	body, err := readBody(w, r)
@@ -190,12 +178,12 @@ func (h Products) save(w http.ResponseWriter, r *http.Request, name string, crea
 	}
 	var input productBody
 	if err := decodeJSON(body, &input); err != nil {
-		return invalidProductArgs(err)
+		return err
 	}
 	if create {
 		name = input.ProductName
 	} else if input.ProductName != "" && input.ProductName != name {
-		return invalidProductArgs(&models.FieldError{Field: "product_name", Reason: models.ReasonInvalid, Problem: strconv.Quote(input.ProductName) + " differs from the name in the URL"})
+		return &models.FieldError{Field: "product_name", Reason: models.ReasonInvalid, Problem: strconv.Quote(input.ProductName) + " differs from the name in the URL"}
 	}
 	layers := make([][]string, len(input.StackDeps))
 	for i, layer := range input.StackDeps {
@@ -208,71 +196,51 @@ func (h Products) save(w http.ResponseWriter, r *http.Request, name string, crea
 	if create {
 		status = http.StatusCreated
 	}
-	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (int, any, error) {
+	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (Result, error) {
 		if !create {
 			if _, err := models.GetProduct(r.Context(), tx, name); err != nil {
-				return 0, nil, productError(err)
+				return Result{}, err
 			}
 		}
 		spec := models.ProductSpec{Name: name, ProjectID: input.ProjectID, Layers: layers}
 		projectID, err := models.ProductProject(r.Context(), tx, spec)
 		if err != nil {
-			return 0, nil, productError(err)
+			return Result{}, err
 		}
-		if err := access.Check(projectID, true); err != nil {
-			return 0, nil, err
+		if err := req.Authorize(projectID); err != nil {
+			return Result{}, err
 		}
 		spec.ProjectID = projectID
 		if err := models.SaveProduct(r.Context(), tx, spec, create); err != nil {
-			return 0, nil, productError(err)
+			return Result{}, err
 		}
 		product, err := models.GetProduct(r.Context(), tx, name)
 		if err != nil {
-			return 0, nil, err
+			return Result{}, err
 		}
-		w.Header().Set("Location", views.ProductURL(name))
-		return status, product, nil
+		return Result{Status: status, Location: views.ProductURL(name), Body: product}, nil
 	})
-}
-
-// productError turns a model's refusal into spock's answers: unknown product 404, taken name 409, anything
-// invalid 400 "Invalid ProductArgs".
-func productError(err error) error {
-	var (
-		fieldErr    *models.FieldError
-		notFoundErr *models.NotFoundError
-		conflictErr *models.ConflictError
-	)
-	switch {
-	case errors.As(err, &notFoundErr):
-		return &Error{Status: http.StatusNotFound, Message: "Product Not Found", Err: err}
-	case errors.As(err, &conflictErr):
-		return &Error{Status: http.StatusConflict, Message: "Product Already Exists", Err: err}
-	case errors.As(err, &fieldErr):
-		return invalidProductArgs(err)
-	}
-	return err
 }
 
 // Delete answers DELETE /api/products/{product_name}: 204; its stacks stay.
 func (h Products) Delete(w http.ResponseWriter, r *http.Request) error {
 	name := mux.Vars(r)["product_name"]
-	access := AccessFrom(r.Context())
-	return h.Writes.Do(w, r, nil, func(tx *gorm.DB) (int, any, error) {
+	req := requestOf(r)
+	return h.Writes.Do(w, r, nil, func(tx *gorm.DB) (Result, error) {
 		product, err := models.GetProduct(r.Context(), tx, name)
 		if err != nil {
-			return 0, nil, productError(err)
+			return Result{}, err
 		}
-		if err := access.Check(product.ProjectID, true); err != nil {
-			return 0, nil, err
+		if err := req.Authorize(product.ProjectID); err != nil {
+			return Result{}, err
 		}
-		return http.StatusNoContent, nil, productError(models.DeleteProduct(r.Context(), tx, name))
+		return Result{Status: http.StatusNoContent}, models.DeleteProduct(r.Context(), tx, name)
 	})
 }
 
 // Names answers GET /api/products/names: every product's name in creation order.
 func (h Products) Names(w http.ResponseWriter, r *http.Request) error {
-	names, err := models.ProductNames(r.Context(), h.DB, AccessFrom(r.Context()).VisibleProjects())
+	names, err := models.ProductNames(r.Context(), h.DB, requestOf(r).Access.VisibleProjects())
 	if err != nil {
 		return err
 	}

@@ -36,10 +36,10 @@ func (h Services) Put(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	spec := models.ServiceSpec(input)
-	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (int, any, error) {
+	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (Result, error) {
 		created, err := models.PutService(r.Context(), tx, vars["project_id"], vars["stack_name"], vars["service_name"], spec)
 		if err != nil {
-			return 0, nil, err
+			return Result{}, err
 		}
 		service := models.ServiceStatus{ServiceName: vars["service_name"], State: spec.State, Status: spec.Status, Domains: spec.Domains, Image: spec.Image}
 		if service.Domains == nil {
@@ -49,16 +49,16 @@ func (h Services) Put(w http.ResponseWriter, r *http.Request) error {
 			service.Image.Tag = "latest"
 		}
 		if created {
-			return http.StatusCreated, service, nil
+			return Result{Status: http.StatusCreated, Body: service}, nil
 		}
-		return http.StatusOK, service, nil
+		return Result{Status: http.StatusOK, Body: service}, nil
 	})
 }
 
 // Delete answers DELETE /v1/{project_id}/stacks/{stack_name}/services/{service_name}: 204.
 func (h Services) Delete(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
-	return h.Writes.Do(w, r, nil, func(tx *gorm.DB) (int, any, error) {
-		return http.StatusNoContent, nil, models.DeleteService(r.Context(), tx, vars["project_id"], vars["stack_name"], vars["service_name"])
+	return h.Writes.Do(w, r, nil, func(tx *gorm.DB) (Result, error) {
+		return Result{Status: http.StatusNoContent}, models.DeleteService(r.Context(), tx, vars["project_id"], vars["stack_name"], vars["service_name"])
 	})
 }

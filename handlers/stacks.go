@@ -20,10 +20,7 @@ type Stacks struct {
 
 // List answers GET /v1/{project_id}/stacks: the project's stacks (or those the filters keep), newest first.
 func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
-	projectID := mux.Vars(r)["project_id"]
-	if err := models.ValidateProjectID("project_id", projectID); err != nil {
-		return err
-	}
+	projectID := requestOf(r).ProjectID
 	query := r.URL.Query()
 	filter := models.StackFilter{Status: query.Get("status"), Query: query.Get("q"), Marker: query.Get("marker")}
 	limit, err := models.ValidateLimit("limit", query.Get("limit"))
@@ -33,7 +30,7 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 	filter.Limit = limit
 	// The documented JSON lists every stack unless a page is asked for; a browser gets a page and loads more.
 	paged := query.Has("limit") || query.Has("marker")
-	html := h.Out.WantsHTML(r)
+	html := requestOf(r).HTML()
 	if filter.Limit == 0 && (paged || html) {
 		filter.Limit = models.DefaultPageLimit
 	}
@@ -41,7 +38,7 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fleet, err := headerFleet(r, h.DB, h.Out)
+	fleet, err := headerFleet(r, h.DB)
 	if err != nil {
 		return err
 	}
@@ -78,7 +75,7 @@ func (h Stacks) Get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fleet, err := headerFleet(r, h.DB, h.Out)
+	fleet, err := headerFleet(r, h.DB)
 	if err != nil {
 		return err
 	}
@@ -122,15 +119,14 @@ func (h Stacks) Create(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(body, &input); err != nil {
 		return err
 	}
-	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (int, any, error) {
+	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (Result, error) {
 		stack, err := models.CreateStack(r.Context(), tx, projectID, models.NewStack{Name: input.StackName,
 			Description: input.Description, EnableDeletionProtection: input.EnableDeletionProtection,
 			EnableAutoRollback: input.EnableAutoRollback})
 		if err != nil {
-			return 0, nil, err
+			return Result{}, err
 		}
-		w.Header().Set("Location", views.StackURL(projectID, stack.Name))
-		return http.StatusCreated, createStackResponse{StackID: stack.StackID}, nil
+		return Result{Status: http.StatusCreated, Location: views.StackURL(projectID, stack.Name), Body: createStackResponse{StackID: stack.StackID}}, nil
 	})
 }
 
@@ -157,8 +153,8 @@ func (h Stacks) Update(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	patch := models.StackPatch(input)
-	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (int, any, error) {
-		return http.StatusNoContent, nil, models.UpdateStack(r.Context(), tx, vars["project_id"], vars["stack_name"], patch)
+	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (Result, error) {
+		return Result{Status: http.StatusNoContent}, models.UpdateStack(r.Context(), tx, vars["project_id"], vars["stack_name"], patch)
 	})
 }
 
@@ -167,8 +163,8 @@ func (h Stacks) Update(w http.ResponseWriter, r *http.Request) error {
 func (h Stacks) Delete(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
 	stackID := stackIDParam(r)
-	return h.Writes.Do(w, r, nil, func(tx *gorm.DB) (int, any, error) {
-		return http.StatusNoContent, nil, models.DeleteStack(r.Context(), tx, vars["project_id"], vars["stack_name"], stackID)
+	return h.Writes.Do(w, r, nil, func(tx *gorm.DB) (Result, error) {
+		return Result{Status: http.StatusNoContent}, models.DeleteStack(r.Context(), tx, vars["project_id"], vars["stack_name"], stackID)
 	})
 }
 

@@ -89,8 +89,16 @@ type Writes struct {
 	Out Responder
 }
 
-// change is the work of one write, inside its transaction; it returns the status and the JSON body (nil for none).
-type change func(tx *gorm.DB) (int, any, error)
+// Result is what a write made: the status, where the new resource lives (for Location), and the JSON body (nil
+// for none). It is stored with the replay record, so a retry is answered exactly the same.
+type Result struct {
+	Status   int
+	Location string
+	Body     any
+}
+
+// change is the work of one write, inside its transaction.
+type change func(tx *gorm.DB) (Result, error)
 
 // Do runs change for the request whose body was read, and answers it.
 func (h Writes) Do(w http.ResponseWriter, r *http.Request, body []byte, run change) error {
@@ -98,35 +106,31 @@ func (h Writes) Do(w http.ResponseWriter, r *http.Request, body []byte, run chan
 	if id := r.Header.Get(headerClientRequestID); id != "" {
 		sum := sha256.Sum256(body)
 		key = &models.ReplayKey{
-			Principal: AccessFrom(r.Context()).Principal(), ClientRequestID: id,
+			Principal: requestOf(r).Access.Principal(), ClientRequestID: id,
 			Method: r.Method, Path: r.URL.RequestURI(), BodySHA256: hex.EncodeToString(sum[:]),
 		}
 	}
 	response, replayed, err := models.Replay(r.Context(), h.DB, key, func(tx *gorm.DB) (models.StoredResponse, error) {
-		status, data, err := run(tx)
+		result, err := run(tx)
 		if err != nil {
 			return models.StoredResponse{}, err
 		}
-		stored := models.StoredResponse{Status: status, Location: w.Header().Get("Location")}
-		if data != nil {
-			if stored.Body, err = json.Marshal(data); err != nil {
+		stored := models.StoredResponse{Status: result.Status, Location: result.Location}
+		if result.Body != nil {
+			if stored.Body, err = json.Marshal(result.Body); err != nil {
 				return models.StoredResponse{}, err
 			}
 		}
 		return stored, nil
 	})
-	var conflict *models.ConflictError
-	if errors.As(err, &conflict) && conflict.Kind == headerClientRequestID {
-		return &Error{Status: http.StatusConflict, Message: "Client-Request-Id " + conflict.Name + " was already used for a different request"}
-	}
 	if err != nil {
 		return err
 	}
 	if replayed {
 		w.Header().Set("X-Replayed", "true")
-		if response.Location != "" {
-			w.Header().Set("Location", response.Location)
-		}
+	}
+	if response.Location != "" {
+		w.Header().Set("Location", response.Location)
 	}
 	view := View{Status: response.Status}
 	if response.Body != nil {

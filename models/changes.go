@@ -87,7 +87,8 @@ type Watcher struct {
 	log      *slog.Logger
 	interval time.Duration
 	version  int64
-	health   watcherHealth
+	// Checked, when set, is called after every look that succeeded: the watcher is current up to then.
+	Checked func()
 }
 
 // NewWatcher returns a watcher that looks every interval.
@@ -104,12 +105,10 @@ func CurrentVersion(ctx context.Context, db *gorm.DB) (int64, error) {
 	return version, nil
 }
 
-// Run watches until ctx ends, calling notify with each set of changes, from one goroutine.
+// Run watches until ctx ends, calling notify with each set of changes, from one goroutine. It returns the first
+// error it meets reading the database; the caller decides how to retry.
 func (w *Watcher) Run(ctx context.Context, notify func(ChangeSet)) error {
-	w.health.update(func(s *WatcherState) { s.Running = true })
-	defer w.health.update(func(s *WatcherState) { s.Running = false })
 	version, err := CurrentVersion(ctx, w.db)
-	w.health.polled(err, version)
 	if err != nil {
 		return err
 	}
@@ -137,30 +136,32 @@ func (w *Watcher) Run(ctx context.Context, notify func(ChangeSet)) error {
 		}
 		if conn != nil {
 			var current int64
-			err := conn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&current)
-			w.health.polled(err, w.version)
-			if err != nil {
-				if ctx.Err() == nil {
-					w.log.Warn("watch: read data_version", "error", err)
+			if err := conn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&current); err != nil {
+				if ctx.Err() != nil {
+					return nil
 				}
-				continue
+				return fmt.Errorf("watch: read data_version: %w", err)
 			}
 			if current == dataVersion {
+				w.checked()
 				continue
 			}
 			dataVersion = current
 		}
 		set, err := w.since(ctx, w.version)
-		w.health.polled(err, set.Version)
 		if err != nil {
-			if ctx.Err() == nil {
-				w.log.Warn("watch: read the change feed", "error", err)
+			if ctx.Err() != nil {
+				return nil
 			}
-			continue
+			return fmt.Errorf("watch: read the change feed: %w", err)
 		}
+		w.checked()
 		if set.Version > w.version {
 			w.version = set.Version
-			notify(set)
+			// The watcher is a goroutine of its own: a panic in a listener must not end the process.
+			if err := recovered(func() error { notify(set); return nil }); err != nil {
+				w.log.Error("watch: notify", "error", err)
+			}
 		}
 		if time.Since(lastTrim) > time.Minute {
 			lastTrim = time.Now()
@@ -171,6 +172,12 @@ func (w *Watcher) Run(ctx context.Context, notify func(ChangeSet)) error {
 				w.log.Warn("watch: forget old requests", "error", err)
 			}
 		}
+	}
+}
+
+func (w *Watcher) checked() {
+	if w.Checked != nil {
+		w.Checked()
 	}
 }
 
@@ -238,4 +245,60 @@ func (c ChangeSet) Topics() []string {
 		topics = append(topics, ProductTopic(p))
 	}
 	return topics
+}
+
+// CheckTopicsVisible refuses, with a ForbiddenError, a subscription to topics of projects outside visible: a
+// project's topic names it, a stack's and a product's topic stand for the project that holds them. TopicAll is
+// open to everyone; the changes it carries are narrowed per reader.
+func CheckTopicsVisible(ctx context.Context, db *gorm.DB, topics, visible []string) error {
+	var stackIDs, products []string
+	for _, t := range topics {
+		switch {
+		case t == TopicAll:
+		case strings.HasPrefix(t, "project-"):
+			if !slices.Contains(visible, strings.TrimPrefix(t, "project-")) {
+				return topicForbidden(t)
+			}
+		case strings.HasPrefix(t, "stack-"):
+			stackIDs = append(stackIDs, strings.TrimPrefix(t, "stack-"))
+		case strings.HasPrefix(t, "product-"):
+			products = append(products, strings.TrimPrefix(t, "product-"))
+		default:
+			return topicForbidden(t)
+		}
+	}
+	type owned struct {
+		Name      string
+		ProjectID string
+	}
+	check := func(query string, names []string, topic func(string) string) error {
+		if len(names) == 0 {
+			return nil
+		}
+		var rows []owned
+		if err := db.WithContext(ctx).Raw(query, names).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("check topics: %w", err)
+		}
+		found := make(map[string]bool, len(rows))
+		for _, row := range rows {
+			if !slices.Contains(visible, row.ProjectID) {
+				return topicForbidden(topic(row.Name))
+			}
+			found[row.Name] = true
+		}
+		for _, name := range names {
+			if !found[name] {
+				return topicForbidden(topic(name))
+			}
+		}
+		return nil
+	}
+	if err := check(`SELECT stack_id AS name, project_id FROM stacks WHERE stack_id IN ?`, stackIDs, StackTopic); err != nil {
+		return err
+	}
+	return check(`SELECT name, project_id FROM products WHERE name IN ?`, products, ProductTopic)
+}
+
+func topicForbidden(topic string) error {
+	return &ForbiddenError{Reason: "Forbidden: topic " + topic + " is not in a project this token may read"}
 }

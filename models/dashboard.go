@@ -136,7 +136,7 @@ func GetProduct(ctx context.Context, db *gorm.DB, name string) (ProductStatus, e
 		return ProductStatus{}, err
 	}
 	if len(products) == 0 {
-		return ProductStatus{}, &NotFoundError{Kind: "product", Name: name}
+		return ProductStatus{}, &NotFoundError{Kind: KindProduct, Name: name}
 	}
 	return products[0], nil
 }
@@ -381,7 +381,7 @@ func GetStack(ctx context.Context, db *gorm.DB, projectID, name string) (StackDe
 		return StackDetail{}, fmt.Errorf("get stack %q: %w", name, err)
 	}
 	if len(stacks) == 0 {
-		return StackDetail{}, &NotFoundError{Kind: "stack", Name: name}
+		return StackDetail{}, &NotFoundError{Kind: KindStack, Name: name}
 	}
 	stack := stacks[0]
 	var services []Service

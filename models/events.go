@@ -294,7 +294,7 @@ func ListEvents(ctx context.Context, db *gorm.DB, projectID, stackName string, q
 		return EventPage{}, fmt.Errorf("list events: %w", err)
 	}
 	if len(stacks) == 0 {
-		return EventPage{}, &NotFoundError{Kind: "stack", Name: stackName}
+		return EventPage{}, &NotFoundError{Kind: KindStack, Name: stackName}
 	}
 	if err := checkStackID("stack_id", q.StackID, stacks[0]); err != nil {
 		return EventPage{}, err

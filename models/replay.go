@@ -62,7 +62,7 @@ func Replay(ctx context.Context, db *gorm.DB, key *ReplayKey, write func(tx *gor
 			first := seen[0]
 			if time.Since(first.CreatedAt) < ReplayWindow {
 				if first.Method != key.Method || first.Path != key.Path || first.BodySHA256 != key.BodySHA256 {
-					return &ConflictError{Kind: "Client-Request-Id", Name: key.ClientRequestID}
+					return &ConflictError{Kind: KindClientRequestID, Name: key.ClientRequestID}
 				}
 				response, replayed = StoredResponse{Status: first.Status, Body: []byte(first.Response), Location: first.Location}, true
 				return nil

@@ -57,6 +57,14 @@ func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("%s %q not found", e.Kind, e.Name)
 }
 
+// Kinds of things that NotFoundError and ConflictError name.
+const (
+	KindStack           = "stack"
+	KindService         = "service"
+	KindProduct         = "product"
+	KindClientRequestID = "Client-Request-Id"
+)
+
 // ValidateProjectID checks a project id: 3 to 64 letters, digits, '_' and '-'.
 func ValidateProjectID(field, id string) error {
 	n := utf8.RuneCountInString(id)

@@ -91,7 +91,7 @@ func findStack(tx *gorm.DB, projectID, name string) (Stack, error) {
 		return Stack{}, err
 	}
 	if len(stacks) == 0 {
-		return Stack{}, &NotFoundError{Kind: "stack", Name: name}
+		return Stack{}, &NotFoundError{Kind: KindStack, Name: name}
 	}
 	return stacks[0], nil
 }
@@ -123,7 +123,7 @@ func CreateStack(ctx context.Context, db *gorm.DB, projectID string, spec NewSta
 			return err
 		}
 		if _, err := findStack(tx, projectID, name); err == nil {
-			return &ConflictError{Kind: "stack", Name: name}
+			return &ConflictError{Kind: KindStack, Name: name}
 		} else if !isNotFound(err) {
 			return err
 		}
@@ -362,7 +362,7 @@ func DeleteService(ctx context.Context, db *gorm.DB, projectID, stackName, servi
 		}
 		i := slices.IndexFunc(current, func(s Service) bool { return s.Name == serviceName })
 		if i < 0 {
-			return &NotFoundError{Kind: "service", Name: serviceName}
+			return &NotFoundError{Kind: KindService, Name: serviceName}
 		}
 		wanted := slices.Delete(slices.Clone(current), i, i+1)
 		return saveServices(tx, stack, current, wanted, nil, &current[i])
@@ -443,9 +443,9 @@ func SaveProduct(ctx context.Context, db *gorm.DB, spec ProductSpec, create bool
 		}
 		switch {
 		case create && count > 0:
-			return &ConflictError{Kind: "product", Name: spec.Name}
+			return &ConflictError{Kind: KindProduct, Name: spec.Name}
 		case !create && count == 0:
-			return &NotFoundError{Kind: "product", Name: spec.Name}
+			return &NotFoundError{Kind: KindProduct, Name: spec.Name}
 		}
 		projectID, err := ProductProject(ctx, tx, spec)
 		if err != nil {
@@ -464,7 +464,7 @@ func DeleteProduct(ctx context.Context, db *gorm.DB, name string) error {
 			return err
 		}
 		if len(products) == 0 {
-			return &NotFoundError{Kind: "product", Name: name}
+			return &NotFoundError{Kind: KindProduct, Name: name}
 		}
 		var stackIDs []string
 		err := tx.Model(&Stack{}).Where("pk IN (SELECT stack_pk FROM product_stacks WHERE product_pk = ?)", products[0].PK).

@@ -54,6 +54,8 @@
     var text = el.querySelector(".live-text");
     if (liveState === "reconnecting") {
       text.textContent = "Reconnecting…";
+    } else if (liveState === "stale") {
+      text.textContent = "Stale: the server cannot see changes right now";
     } else if (liveState === "connecting") {
       text.textContent = "Connecting…";
     } else if (lastUpdate === null) {
@@ -94,6 +96,19 @@
       lastVersion = event.data;
       lastUpdate = Date.now();
       renderLive();
+    });
+    // The server's change watcher is down: the stream stays open, and the page says its data may be old.
+    source.addEventListener("stale", function () {
+      liveState = "stale";
+      renderLive();
+    });
+    source.addEventListener("live", function () {
+      if (liveState === "stale") {
+        liveState = "live";
+        lastUpdate = Date.now();
+        htmx.trigger(document.body, "resync");
+        renderLive();
+      }
     });
   }
 
@@ -176,9 +191,11 @@
     var url = new URL(window.location.href);
     url.searchParams.delete("format");
     var command = "curl -s";
-    if (url.pathname.indexOf("/v1/") === 0) {
+    // The server names the header this page's JSON requires (the /v1 API's Client-Request-Id), if any.
+    var header = document.body.getAttribute("data-json-header");
+    if (header) {
       var id = window.crypto && crypto.randomUUID ? crypto.randomUUID() : "00000000-0000-4000-8000-000000000000";
-      command += " -H 'Client-Request-Id: " + id + "'";
+      command += " -H '" + header + ": " + id + "'";
     }
     return command + " -H 'Accept: application/json' '" + url.href + "'";
   }

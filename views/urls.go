@@ -1,9 +1,25 @@
 package views
 
 import (
+	"context"
 	"net/url"
 	"strings"
 )
+
+// jsonHeaderKey is the context key of the header a page's JSON form requires.
+type jsonHeaderKey struct{}
+
+// WithJSONHeader returns a context telling the layout which request header the page's JSON form requires (the
+// /v1 API's Client-Request-Id), so that "Copy curl" sends it; the server decides it from the route, once.
+func WithJSONHeader(ctx context.Context, header string) context.Context {
+	return context.WithValue(ctx, jsonHeaderKey{}, header)
+}
+
+// jsonHeader returns the header set by WithJSONHeader, or "".
+func jsonHeader(ctx context.Context) string {
+	header, _ := ctx.Value(jsonHeaderKey{}).(string)
+	return header
+}
 
 // JSONURL returns the URL of the JSON form of a page URL (its path and query) by setting format=json.
 func JSONURL(pageURL string) string {

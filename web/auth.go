@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -175,61 +174,30 @@ func (a *auth) endSession(id string) {
 // errUnknownToken is the answer to a token that matches none.
 var errUnknownToken = &handlers.Error{Status: http.StatusUnauthorized, Message: "Unauthorized: the token is not known"}
 
-// openPaths need no token even when reads are protected.
-func isOpenPath(path string) bool {
-	return path == "/login" || path == "/logout" || path == "/healthz" || path == "/readyz" || strings.HasPrefix(path, "/static/")
-}
-
-// authenticate works out who sent the request and puts its handlers.Access into the context. With reads
-// protected, a request without a token is sent to the sign-in page (browsers) or refused with 401.
-func (s *Server) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.auth == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		access := handlers.Access{Required: true, ReadsRequired: s.auth.readsRequired}
-		if secret := secretFrom(r); secret != "" {
-			token, ok := s.auth.lookup(secret)
-			if !ok {
-				// Guessing tokens costs the guesser from the same budget as writes.
-				if s.limiter != nil {
-					if allowed, wait := s.limiter.allow("addr:"+remoteHost(r), time.Now()); !allowed {
-						s.tooMany(w, r, wait)
-						return
-					}
+// access works out who sent the request: its token (X-Auth-Token or Bearer) or its browser session. A token that
+// matches none is refused, and guessing costs the guesser from the same budget as writes.
+func (s *Server) access(w http.ResponseWriter, r *http.Request) (handlers.Access, error) {
+	if s.auth == nil {
+		return handlers.Access{}, nil
+	}
+	access := handlers.Access{Required: true, ReadsRequired: s.auth.readsRequired}
+	if secret := secretFrom(r); secret != "" {
+		token, ok := s.auth.lookup(secret)
+		if !ok {
+			if s.limiter != nil {
+				if allowed, wait := s.limiter.allow("addr:"+remoteHost(r), time.Now()); !allowed {
+					return access, s.tooMany(w, wait)
 				}
-				s.renderError(w, r, errUnknownToken)
-				return
 			}
+			return access, errUnknownToken
+		}
+		access.Token = &token
+	} else if cookie, err := r.Cookie(sessionCookie); err == nil {
+		if token, ok := s.auth.session(cookie.Value); ok {
 			access.Token = &token
-		} else if cookie, err := r.Cookie(sessionCookie); err == nil {
-			if token, ok := s.auth.session(cookie.Value); ok {
-				access.Token = &token
-			}
 		}
-		r = r.WithContext(handlers.WithAccess(r.Context(), access))
-		if access.ReadsRequired && access.Token == nil && !isOpenPath(r.URL.Path) {
-			if f, _ := negotiate(r); f == formatPage && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-				return
-			}
-			s.renderError(w, r, access.RequireToken(false))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// requireWrite guards a /v1 write: the request needs a write token for the URL's project.
-func (s *Server) requireWrite(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := handlers.AccessFrom(r.Context()).Check(varsOf(r)["project_id"], true); err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	}
+	return access, nil
 }
 
 // login answers GET /login with the sign-in form and POST /login by checking the token and starting a session.
@@ -258,7 +226,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		problem = "That token is not known. Check it and try again."
 		status = http.StatusUnauthorized
 	}
-	return newResponder(s.log).Respond(w, r, handlers.View{
+	return s.out.Respond(w, r, handlers.View{
 		Status:  status,
 		Data:    map[string]string{"message": "sign in with a token: POST /login with form field token"},
 		Page:    loginPage(next, problem),
@@ -329,30 +297,11 @@ func isWrite(method string) bool {
 	return !slices.Contains([]string{http.MethodGet, http.MethodHead, http.MethodOptions}, method)
 }
 
-// limitWrites refuses a client's writes beyond the rate with 429 and Retry-After.
-func (s *Server) limitWrites(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.limiter == nil || !isWrite(r.Method) || r.URL.Path == "/login" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		client := handlers.AccessFrom(r.Context()).Principal()
-		if client == "" {
-			client = "addr:" + remoteHost(r)
-		}
-		if ok, wait := s.limiter.allow(client, time.Now()); !ok {
-			s.tooMany(w, r, wait)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// tooMany answers 429 with the seconds to wait in Retry-After.
-func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+// tooMany is the 429 that says, in Retry-After, how many seconds to wait.
+func (s *Server) tooMany(w http.ResponseWriter, wait time.Duration) error {
 	seconds := int(wait.Seconds()) + 1
 	w.Header().Set(HeaderRetryAfter, fmt.Sprint(seconds))
-	s.renderError(w, r, &handlers.Error{Status: http.StatusTooManyRequests, Message: fmt.Sprintf("Too Many Requests: retry in %d s", seconds)})
+	return &handlers.Error{Status: http.StatusTooManyRequests, Message: fmt.Sprintf("Too Many Requests: retry in %d s", seconds)}
 }
 
 func remoteHost(r *http.Request) string {
@@ -361,15 +310,6 @@ func remoteHost(r *http.Request) string {
 		host = host[:i]
 	}
 	return host
-}
-
-// crossOriginGuard refuses browser-originated writes from other origins, answering in the family's error shape.
-func (s *Server) crossOriginGuard(next http.Handler) http.Handler {
-	protection := http.NewCrossOriginProtection()
-	protection.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.renderError(w, r, &handlers.Error{Status: http.StatusForbidden, Message: "Forbidden: cross-origin writes are refused"})
-	}))
-	return protection.Handler(next)
 }
 
 // CheckListenAddress refuses to serve a non-loopback address without tokens unless insecureOpen says so.

@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"compress/gzip"
 	"container/list"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"hash/fnv"
 	"net/http"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"stackboard/handlers"
 )
@@ -72,6 +76,9 @@ type cachedResponse struct {
 	body    []byte
 	etag    string
 
+	// failed is set when the render did not finish: it panicked, or wrote nothing at all.
+	failed bool
+
 	gzipOnce sync.Once
 	gzipped  []byte
 	// accounted is what the entry counts for in the cache's budget while stored; guarded by the cache's mu.
@@ -83,8 +90,13 @@ type flight struct {
 	done chan struct{}
 	// version is the data version read just before the render's queries: its answer holds every change up to it.
 	version  uint64
+	render   renderFunc
 	response *cachedResponse
 }
+
+// renderFunc renders a variant from data at least as new as version. It runs detached from every client, so one
+// that gives up does not fail the others or leave a half answer behind.
+type renderFunc func(version uint64) *cachedResponse
 
 // variantFlights are a variant's render in progress and the one queued behind it. However fast writes come, a
 // variant renders once at a time: requests that need newer data than the running render started from wait for
@@ -144,64 +156,65 @@ func (c *responseCache) lookup(key string, version uint64) *cachedResponse {
 	return entry
 }
 
-// fill renders key from data at least as new as version, sharing renders between requests: it joins the running
-// render when that started from new enough data, else the queued one. render gets the version its data is at
-// least as new as. The answer is cached when it is a plain 200; shared reports whether it came from another
-// request's render, which callers must not reuse unless it was cacheable.
-func (c *responseCache) fill(key string, version uint64, render func(version uint64) *cachedResponse) (response *cachedResponse, shared bool) {
+// fill answers key from data at least as new as version, sharing renders between requests: it joins the running
+// render when that started from new enough data, else the queued one, else queues one. Renders run on their own
+// goroutine; a client whose ctx ends stops waiting (ctx's error) while the render goes on for the others. shared
+// reports whether the answer came from a render another request started, which callers must not reuse unless it
+// is cacheable.
+func (c *responseCache) fill(ctx context.Context, key string, version uint64, render renderFunc) (response *cachedResponse, shared bool, err error) {
 	c.mu.Lock()
 	vf := c.flights[key]
 	if vf == nil {
 		vf = &variantFlights{}
 		c.flights[key] = vf
 	}
+	var f *flight
+	shared = true
 	switch {
 	case vf.running == nil:
-		f := &flight{done: make(chan struct{}), version: c.version.Load()}
-		vf.running = f
-		c.mu.Unlock()
-		c.run(key, vf, f, render)
-		return f.response, false
+		f = &flight{done: make(chan struct{}), version: c.version.Load(), render: render}
+		vf.running, shared = f, false
+		go c.run(key, vf, f)
 	case vf.running.version >= version:
-		f := vf.running
-		c.mu.Unlock()
-		<-f.done
-		return f.response, true
+		f = vf.running
 	case vf.queued != nil:
-		f := vf.queued
-		c.mu.Unlock()
-		<-f.done
-		return f.response, true
+		f = vf.queued
+	default:
+		// The running render promotes this one (and sets its version) as it ends.
+		f = &flight{done: make(chan struct{}), render: render}
+		vf.queued, shared = f, false
 	}
-	f := &flight{done: make(chan struct{})}
-	vf.queued = f
-	ahead := vf.running
 	c.mu.Unlock()
-	// The running render promotes this one (and sets its version) as it ends.
-	<-ahead.done
-	c.run(key, vf, f, render)
-	return f.response, false
+	select {
+	case <-f.done:
+		return f.response, shared, nil
+	case <-ctx.Done():
+		return nil, shared, ctx.Err()
+	}
 }
 
-// run renders one flight, stores a cacheable answer, and starts the queued flight, if any.
-func (c *responseCache) run(key string, vf *variantFlights, f *flight, render func(version uint64) *cachedResponse) {
-	defer func() {
+// run renders a variant's flights one after another, the running one and then each queued behind it, storing
+// every cacheable answer.
+func (c *responseCache) run(key string, vf *variantFlights, f *flight) {
+	for f != nil {
+		c.renders <- struct{}{}
+		f.response = f.render(f.version)
+		<-c.renders
+		if f.response.cacheable() {
+			c.store(f.response)
+		}
 		c.mu.Lock()
-		if vf.queued != nil {
-			vf.running, vf.queued = vf.queued, nil
-			vf.running.version = c.version.Load()
+		next := vf.queued
+		if next != nil {
+			vf.running, vf.queued = next, nil
+			next.version = c.version.Load()
 		} else {
 			vf.running = nil
 			delete(c.flights, key)
 		}
 		c.mu.Unlock()
 		close(f.done)
-	}()
-	c.renders <- struct{}{}
-	defer func() { <-c.renders }()
-	f.response = render(f.version)
-	if f.response.cacheable() {
-		c.store(f.response)
+		f = next
 	}
 }
 
@@ -256,8 +269,9 @@ func (c *responseCache) stats() (entries int, bytes int64) {
 	return len(c.entries), c.used
 }
 
+// cacheable reports whether the answer may serve other requests: a complete 200 with a body, for no one client.
 func (e *cachedResponse) cacheable() bool {
-	return e.status == http.StatusOK && e.header.Get("Set-Cookie") == ""
+	return !e.failed && e.status == http.StatusOK && len(e.body) > 0 && e.header.Get("Set-Cookie") == ""
 }
 
 // size is what the entry's body costs in the budget; its gzip form is added when made.
@@ -265,62 +279,93 @@ func (e *cachedResponse) size() int64 {
 	return int64(len(e.body)+len(e.key)) + entryOverhead
 }
 
+// renderTimeout bounds a render that runs detached from its clients.
+const renderTimeout = 30 * time.Second
+
 // cached serves reads of next from the response cache: a hit costs no query and no render, If-None-Match with the
-// current ETag costs nothing at all, and concurrent misses for one variant render once.
+// current ETag costs nothing at all, and concurrent misses for one variant render once. While the change watcher
+// is down the cache cannot see other processes' writes, so every read renders afresh.
 func (s *Server) cached(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead || s.cache.off {
-			next.ServeHTTP(w, r)
-			return
-		}
-		f, err := negotiate(r)
-		if err != nil {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead || s.cache.off || !s.watch.current() {
 			next.ServeHTTP(w, r)
 			return
 		}
 		// The version is read before any query runs: an answer rendered from older data can only be stored
 		// under an older version, never under the one a later write made.
 		version := s.cache.version.Load()
-		key := variantKey(r, f)
+		key := variantKey(r, handlers.RequestFrom(r.Context()))
 		gz := acceptsGzip(r.Header.Values(HeaderAcceptEncoding))
 		header := w.Header()
 		header.Set(HeaderCacheControl, "no-cache")
-
-		if ifNoneMatch := r.Header.Get(HeaderIfNoneMatch); ifNoneMatch != "" {
-			if etag := s.cache.etag(key, version, gz); etagMatches(ifNoneMatch, etag) {
-				s.cache.hits.Add(1)
-				header.Set(HeaderETag, etag)
-				w.WriteHeader(http.StatusNotModified)
-				return
-			}
+		ifNoneMatch := r.Header.Get(HeaderIfNoneMatch)
+		// A tag this server made names a 200 of this variant at that version, so it is answered unseen; "*" asks
+		// whether the resource exists at all, which only the answer can tell.
+		if etag := s.cache.etag(key, version, gz); ifNoneMatch != "" && etagListed(ifNoneMatch, etag) {
+			s.cache.hits.Add(1)
+			header.Set(HeaderETag, etag)
+			w.WriteHeader(http.StatusNotModified)
+			return
 		}
 		entry := s.cache.lookup(key, version)
 		if entry != nil {
 			s.cache.hits.Add(1)
 		} else {
 			s.cache.misses.Add(1)
-			var shared bool
-			entry, shared = s.cache.fill(key, version, func(version uint64) *cachedResponse {
-				return record(next, r, key, version)
+			var (
+				shared bool
+				err    error
+			)
+			entry, shared, err = s.cache.fill(r.Context(), key, version, func(version uint64) *cachedResponse {
+				return s.record(next, r, key, version)
 			})
-			if shared && (entry == nil || !entry.cacheable()) {
+			if err != nil {
+				s.log.DebugContext(r.Context(), "client went away while its answer rendered", "path", r.URL.Path)
+				return
+			}
+			if shared && !entry.cacheable() {
 				next.ServeHTTP(w, r)
 				return
 			}
+		}
+		if ifNoneMatch == "*" && entry.cacheable() {
+			header.Set(HeaderETag, s.cache.etag(key, entry.version, gz && len(entry.body) >= minGzipBytes))
+			w.WriteHeader(http.StatusNotModified)
+			return
 		}
 		s.cache.send(w, r, entry, gz)
 	})
 }
 
-// record runs next into memory and returns what it answered.
-func record(next http.Handler, r *http.Request, key string, version uint64) *cachedResponse {
+// record runs next into memory, detached from the client that asked (it keeps the request's values, not its
+// cancellation) and within renderTimeout, and returns what it answered. A panic becomes the error adapter's 500,
+// marked failed so that it is never cached.
+func (s *Server) record(next http.Handler, r *http.Request, key string, version uint64) (response *cachedResponse) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), renderTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
 	rec := &responseRecorder{header: make(http.Header), body: new(bytes.Buffer)}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.ErrorContext(ctx, "panic", "panic", p, "stack", string(debug.Stack()))
+			rec = &responseRecorder{header: make(http.Header), body: new(bytes.Buffer)}
+			s.renderError(rec, r, fmt.Errorf("panic: %v", p))
+			response = rec.response(key, version)
+			response.failed = true
+		}
+	}()
 	next.ServeHTTP(rec, r)
-	if rec.status == 0 {
-		rec.status = http.StatusOK
+	return rec.response(key, version)
+}
+
+// response is what the recorder caught, as a cache entry; one that wrote nothing failed.
+func (w *responseRecorder) response(key string, version uint64) *cachedResponse {
+	failed := w.status == 0 && w.body.Len() == 0
+	if w.status == 0 {
+		w.status = http.StatusOK
 	}
-	rec.header.Del(HeaderContentLength)
-	return &cachedResponse{key: key, version: version, status: rec.status, header: rec.header, body: rec.body.Bytes()}
+	w.header.Del(HeaderContentLength)
+	return &cachedResponse{key: key, version: version, status: w.status, header: w.header, body: w.body.Bytes(), failed: failed}
 }
 
 // send writes an entry, gzipped when the client takes it and it is worth it.
@@ -403,18 +448,18 @@ func (w *responseRecorder) Write(b []byte) (int, error) {
 
 // variantKey names what a read's answer depends on besides the data: the path and query (parameters sorted), the
 // format, and, when reads are scoped by token, who is reading.
-func variantKey(r *http.Request, f format) string {
+func variantKey(r *http.Request, req *handlers.Request) string {
 	var b strings.Builder
-	b.WriteString(f.String())
+	b.WriteString(req.Format.String())
 	b.WriteByte(' ')
 	b.WriteString(r.URL.Path)
 	if r.URL.RawQuery != "" {
 		b.WriteByte('?')
 		b.WriteString(r.URL.Query().Encode())
 	}
-	if access := handlers.AccessFrom(r.Context()); access.ReadsRequired {
+	if req.Access.ReadsRequired {
 		b.WriteString(" as ")
-		b.WriteString(access.Principal())
+		b.WriteString(req.Access.Principal())
 	}
 	return b.String()
 }
@@ -434,14 +479,11 @@ func acceptsGzip(values []string) bool {
 	return false
 }
 
-// etagMatches reports whether an If-None-Match header names etag, or is "*".
-func etagMatches(ifNoneMatch, etag string) bool {
-	if ifNoneMatch == "" {
-		return false
-	}
+// etagListed reports whether an If-None-Match header lists etag itself (weakly compared, as RFC 9110 says for
+// If-None-Match).
+func etagListed(ifNoneMatch, etag string) bool {
 	for candidate := range strings.SplitSeq(ifNoneMatch, ",") {
-		candidate = strings.TrimSpace(candidate)
-		if candidate == "*" || strings.TrimPrefix(candidate, "W/") == etag {
+		if strings.TrimPrefix(strings.TrimSpace(candidate), "W/") == etag {
 			return true
 		}
 	}

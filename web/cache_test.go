@@ -264,7 +264,7 @@ func TestCacheKeepsItsBudget(t *testing.T) {
 	body := bytes.Repeat([]byte("x"), 1000)
 	for i := range 40 {
 		key := fmt.Sprintf("json /v1/p/stacks/s-%d", i)
-		cache.fill(key, 0, func(uint64) *cachedResponse {
+		cache.fill(context.Background(), key, 0, func(uint64) *cachedResponse {
 			return &cachedResponse{key: key, status: http.StatusOK, header: http.Header{}, body: body}
 		})
 		if i == 0 {
@@ -298,7 +298,7 @@ func TestConcurrentMissesRenderOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			response, _ := cache.fill("page /api/products", 0, func(uint64) *cachedResponse {
+			response, _, _ := cache.fill(context.Background(), "page /api/products", 0, func(uint64) *cachedResponse {
 				renders.Add(1)
 				<-release
 				return &cachedResponse{key: "page /api/products", version: 3, status: http.StatusOK, header: http.Header{}, body: []byte("ok")}
@@ -352,7 +352,7 @@ func TestRendersQueueBehindTheRunningOne(t *testing.T) {
 	}
 	first := make(chan *cachedResponse)
 	go func() {
-		response, _ := cache.fill(key, 0, render)
+		response, _, _ := cache.fill(context.Background(), key, 0, render)
 		first <- response
 	}()
 	<-firstStarted
@@ -364,7 +364,7 @@ func TestRendersQueueBehindTheRunningOne(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			response, _ := cache.fill(key, 1, render)
+			response, _, _ := cache.fill(context.Background(), key, 1, render)
 			got[i] = string(response.body)
 		}()
 	}

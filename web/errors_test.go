@@ -3,9 +3,11 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"stackboard/handlers"
 	"stackboard/models"
 )
 
@@ -163,14 +165,40 @@ func TestListProductsFailureIs622(t *testing.T) {
 	}
 }
 
+// A panicking handler answers 500 in its route's shape, whether it ran on the request's goroutine (a write) or in
+// a cached read's detached render; the process lives on, and the failure is not cached.
 func TestPanicBecomesA500InTheFamilyShape(t *testing.T) {
 	server := newTestServer(openTestDB(t))
-	panicking := server.common(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
-	rec := get(t, panicking, "/v1/proj-1/stacks")
-	if b := decodeRF(t, rec.Body.Bytes()); rec.Code != 500 || *b.ErrorCode != "RF.10010001" {
-		t.Errorf("got %d %s", rec.Code, rec.Body)
+	boom := func(http.ResponseWriter, *http.Request) error { panic("boom") }
+	for _, rt := range []route{
+		{family: handlers.FamilyRF, write: true},
+		{family: handlers.FamilyRF, cached: true},
+		{family: handlers.FamilySpock, cached: true},
+	} {
+		panicking := server.common(server.pipeline(rt, boom))
+		for range 2 {
+			method := http.MethodGet
+			if rt.write {
+				method = http.MethodPost
+			}
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(method, "/anything", nil)
+			req.Header.Set(HeaderClientRequestID, clientRequestID)
+			panicking.ServeHTTP(rec, req)
+			switch rt.family {
+			case handlers.FamilyRF:
+				if b := decodeRF(t, rec.Body.Bytes()); rec.Code != 500 || *b.ErrorCode != "RF.10010001" {
+					t.Errorf("%+v: got %d %s", rt, rec.Code, rec.Body)
+				}
+			default:
+				if rec.Code != 500 || strings.TrimSpace(rec.Body.String()) != `{"message":"Internal Server Error","code":"500"}` {
+					t.Errorf("%+v: got %d %s", rt, rec.Code, rec.Body)
+				}
+			}
+		}
 	}
-	rec = get(t, panicking, "/api/products", HeaderAccept, browserAccept)
+	page := server.common(server.pipeline(route{family: handlers.FamilySpock, cached: true}, boom))
+	rec := get(t, page, "/api/products", HeaderAccept, browserAccept)
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "<!doctype html>") || strings.Contains(rec.Body.String(), "boom") {
 		t.Errorf("got %d %.200s", rec.Code, rec.Body)
 	}

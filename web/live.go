@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,9 +21,11 @@ const (
 	heartbeatPeriod  = 15 * time.Second
 	watchInterval    = 250 * time.Millisecond
 	reconnectDelayMS = 1000
-	// watcherStale is how long the watcher may go without reading the database before readiness fails: many
-	// missed polls, not one slow one.
-	watcherStale = 20 * watchInterval
+	// A failed change watcher is retried after watchRetryFirst, doubling up to watchRetryMost.
+	watchRetryFirst = 250 * time.Millisecond
+	watchRetryMost  = 30 * time.Second
+	// The watcher is current while its last successful look is at most this old.
+	watchCurrentFor = 20 * watchInterval
 )
 
 // hub fans change notices out to the event streams of open pages. One watcher feeds it; each stream holds a
@@ -31,6 +34,8 @@ type hub struct {
 	mu      sync.Mutex
 	subs    map[*subscription]struct{}
 	version int64
+	// stale is set while the change watcher is down: streams stay open and say so.
+	stale bool
 	// done is closed when the server stops, ending every stream so that shutdown need not wait for them.
 	done     chan struct{}
 	doneOnce sync.Once
@@ -38,7 +43,9 @@ type hub struct {
 
 // subscription is one stream's interest in topics, and the topics that changed since it last wrote.
 type subscription struct {
-	topics  map[string]bool
+	topics map[string]bool
+	// visible lists the projects a scoped reader may see (nil: all); changes elsewhere do not reach it.
+	visible []string
 	pending map[string]bool
 	wake    chan struct{}
 }
@@ -47,8 +54,8 @@ func newHub() *hub {
 	return &hub{subs: make(map[*subscription]struct{}), done: make(chan struct{})}
 }
 
-func (h *hub) subscribe(topics []string) *subscription {
-	s := &subscription{topics: make(map[string]bool), pending: make(map[string]bool), wake: make(chan struct{}, 1)}
+func (h *hub) subscribe(topics, visible []string) *subscription {
+	s := &subscription{topics: make(map[string]bool), visible: visible, pending: make(map[string]bool), wake: make(chan struct{}, 1)}
 	for _, t := range topics {
 		s.topics[t] = true
 	}
@@ -74,6 +81,9 @@ func (h *hub) publish(set models.ChangeSet) {
 	defer h.mu.Unlock()
 	h.version = max(h.version, set.Version)
 	for s := range h.subs {
+		if !set.Everything && s.visible != nil && !slices.ContainsFunc(set.Projects, func(p string) bool { return slices.Contains(s.visible, p) }) {
+			continue
+		}
 		woken := false
 		for t := range s.topics {
 			if set.Everything || changed[t] {
@@ -82,16 +92,34 @@ func (h *hub) publish(set models.ChangeSet) {
 			}
 		}
 		if woken {
-			select {
-			case s.wake <- struct{}{}:
-			default:
-			}
+			s.notify()
 		}
 	}
 }
 
-// take returns the topics that changed for s since the last take, and the data version.
-func (h *hub) take(s *subscription) ([]string, int64) {
+func (s *subscription) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// setStale records whether the change watcher is down, waking every stream when that changes.
+func (h *hub) setStale(stale bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stale == stale {
+		return
+	}
+	h.stale = stale
+	for s := range h.subs {
+		s.notify()
+	}
+}
+
+// take returns the topics that changed for s since the last take, the data version, and whether the watcher is
+// down.
+func (h *hub) take(s *subscription) ([]string, int64, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	topics := make([]string, 0, len(s.pending))
@@ -99,28 +127,110 @@ func (h *hub) take(s *subscription) ([]string, int64) {
 		topics = append(topics, t)
 	}
 	clear(s.pending)
-	return topics, h.version
+	return topics, h.version, h.stale
 }
 
-func (h *hub) currentVersion() int64 {
+func (h *hub) current() (int64, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.version
+	return h.version, h.stale
 }
 
 func (h *hub) close() {
 	h.doneOnce.Do(func() { close(h.done) })
 }
 
-// Run watches the database for changes by this process or any other, and tells open pages, until ctx ends.
+// watchHealth is the change watcher's state: the health endpoint reports it, and the cache trusts itself only
+// while the watcher is current.
+type watchHealth struct {
+	mu       sync.Mutex
+	failure  error
+	failures int
+	// checked is the time of the last successful look; zero until Run starts watching.
+	checked time.Time
+}
+
+func newWatchHealth() *watchHealth {
+	return &watchHealth{}
+}
+
+// err says why the watcher is not current, or nil while it is. A server that is not watching (one that serves a
+// test, or is still starting) has only its own writes to go by, and those it sees.
+func (h *watchHealth) err() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.failure != nil {
+		return h.failure
+	}
+	if age := time.Since(h.checked); !h.checked.IsZero() && age > watchCurrentFor {
+		return fmt.Errorf("last looked at the database %s ago", age.Round(time.Millisecond))
+	}
+	return nil
+}
+
+func (h *watchHealth) current() bool {
+	return h.err() == nil
+}
+
+// up records a successful look; it reports whether the watcher was down until now.
+func (h *watchHealth) up() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	recovered := h.failure != nil
+	h.failure, h.failures, h.checked = nil, 0, time.Now()
+	return recovered
+}
+
+// down records a failure and returns how long to wait before the next try.
+func (h *watchHealth) down(err error) time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failure = err
+	delay := watchRetryFirst << min(h.failures, 16)
+	h.failures++
+	return min(delay, watchRetryMost)
+}
+
+// Run watches the database for changes by this process or any other, and tells open pages, until ctx ends. A
+// failing watcher is logged, reported by /healthz and retried with backoff; meanwhile streams stay open and say
+// the page is stale, and reads bypass the cache, which cannot see other processes' writes.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.hub.close()
+	for {
+		err := s.watchChanges(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		delay := s.watch.down(err)
+		s.hub.setStale(true)
+		s.log.ErrorContext(ctx, "change watcher failed; pages show stale data until it is back", "error", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+	}
+}
+
+// watchChanges runs one watcher until it fails or ctx ends.
+func (s *Server) watchChanges(ctx context.Context) error {
 	version, err := models.CurrentVersion(ctx, s.db)
 	if err != nil {
 		return err
 	}
+	watcher := models.NewWatcher(s.db, s.log, watchInterval)
+	markUp := func() {
+		if s.watch.up() {
+			// Whatever changed while the watcher was down went unseen: nothing cached before now is trusted,
+			// and pages fetch their fragments again when told the stream is live.
+			s.cache.bump()
+			s.hub.setStale(false)
+		}
+	}
+	watcher.Checked = markUp
 	s.hub.publish(models.ChangeSet{Version: version})
-	return s.watcher.Run(ctx, func(set models.ChangeSet) {
+	markUp()
+	return watcher.Run(ctx, func(set models.ChangeSet) {
 		s.log.Debug("data changed", "version", set.Version, "topics", len(set.Topics()))
 		s.cache.bump()
 		s.hub.publish(set)
@@ -130,10 +240,19 @@ func (s *Server) Run(ctx context.Context) error {
 // events answers GET /events?topics=a,b with a Server-Sent Events stream: "hello" with the data version on
 // connect, then one event named after each topic that changes, "changed" after each batch, and "ping" every
 // 15 s so proxies and the page know the stream is alive.
+//
+// A reader whose token sees only some projects may subscribe only to their topics, and hears only of their
+// changes.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	topics, err := parseTopics(r.URL.Query().Get("topics"))
 	if err != nil {
 		return err
+	}
+	visible := handlers.RequestFrom(r.Context()).Access.VisibleProjects()
+	if visible != nil {
+		if err := models.CheckTopicsVisible(r.Context(), s.db, topics, visible); err != nil {
+			return err
+		}
 	}
 	controller := http.NewResponseController(w)
 	// A stream lives longer than the server's write timeout allows a response to.
@@ -149,7 +268,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	header.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 
-	sub := s.hub.subscribe(topics)
+	sub := s.hub.subscribe(topics, visible)
 	defer s.hub.unsubscribe(sub)
 	write := func(text string) bool {
 		if _, err := fmt.Fprint(w, text); err != nil {
@@ -157,7 +276,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		}
 		return controller.Flush() == nil
 	}
-	if !write("retry: " + strconv.Itoa(reconnectDelayMS) + "\nevent: hello\ndata: " + strconv.FormatInt(s.hub.currentVersion(), 10) + "\n\n") {
+	version, stale := s.hub.current()
+	hello := "retry: " + strconv.Itoa(reconnectDelayMS) + "\nevent: hello\ndata: " + strconv.FormatInt(version, 10) + "\n\n"
+	if stale {
+		hello += staleEvent
+	}
+	if !write(hello) {
 		return nil
 	}
 	heartbeat := time.NewTicker(heartbeatPeriod)
@@ -173,19 +297,35 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 		case <-sub.wake:
-			changed, version := s.hub.take(sub)
+			changed, version, nowStale := s.hub.take(sub)
 			var b strings.Builder
+			if nowStale != stale {
+				stale = nowStale
+				b.WriteString(liveEvent)
+				if stale {
+					b.Reset()
+					b.WriteString(staleEvent)
+				}
+			}
 			data := strconv.FormatInt(version, 10)
 			for _, t := range changed {
 				b.WriteString("event: " + t + "\ndata: " + data + "\n\n")
 			}
-			b.WriteString("event: changed\ndata: " + data + "\n\n")
-			if !write(b.String()) {
+			if len(changed) > 0 {
+				b.WriteString("event: changed\ndata: " + data + "\n\n")
+			}
+			if b.Len() > 0 && !write(b.String()) {
 				return nil
 			}
 		}
 	}
 }
+
+// The events that tell a page the change watcher went down and came back.
+const (
+	staleEvent = "event: stale\ndata: the server cannot see changes right now\n\n"
+	liveEvent  = "event: live\ndata: \n\n"
+)
 
 // parseTopics reads a comma-separated topic list: names of letters, digits, '_', '-' and '.'.
 func parseTopics(list string) ([]string, error) {

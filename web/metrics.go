@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -90,14 +91,14 @@ func (s *Server) newMetrics() *metrics {
 			func() float64 { return float64(s.hub.subscribers()) }),
 		gauge("stackboard_data_version", "The data version this process serves; it grows with every change.",
 			func() float64 { return float64(cache.version.Load()) }),
-		gauge("stackboard_watcher_up", "1 while the change watcher runs.", func() float64 {
-			if s.watcher.State().Running {
+		gauge("stackboard_watcher_up", "1 while the change watcher is current, 0 while it is down or stale.", func() float64 {
+			if s.watch.current() {
 				return 1
 			}
 			return 0
 		}),
-		gauge("stackboard_watcher_lag_seconds", "Seconds since the change watcher last read the database; changes by other processes reach pages this late at most.", func() float64 {
-			last := s.watcher.State().LastPoll
+		gauge("stackboard_watcher_lag_seconds", "Seconds since the change watcher last looked at the database; changes by other processes reach pages this late at most.", func() float64 {
+			last := s.watch.lastLook()
 			if last.IsZero() {
 				return 0
 			}
@@ -168,6 +169,22 @@ func recordRoute(next http.Handler) http.Handler {
 	})
 }
 
+// lastLook is the time of the watcher's last successful look at the database; zero before the first.
+func (h *watchHealth) lastLook() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.checked
+}
+
+// readiness says why the server is not ready to take traffic as far as the watcher goes, or nil: unlike err,
+// a watcher that has not looked at the database yet (not started) is not ready.
+func (h *watchHealth) readiness() error {
+	if h.lastLook().IsZero() {
+		return errors.New("the change watcher has not looked at the database yet")
+	}
+	return h.err()
+}
+
 // subscribers counts the open streams.
 func (h *hub) subscribers() int {
 	h.mu.Lock()
@@ -175,23 +192,24 @@ func (h *hub) subscribers() int {
 	return len(h.subs)
 }
 
-// fleetCollector exports the fleet's state. It reads the database once per data version, so that however often
-// Prometheus scrapes, an unchanged fleet costs no query.
+// fleetCollector exports the fleet's state. It reads the database at most once per data version and never while
+// a scrape waits (but the first), so that however often Prometheus scrapes, a scrape costs no query.
 type fleetCollector struct {
 	db      *gorm.DB
 	log     *slog.Logger
 	version func() uint64
 
-	stacks, products, productStable, failedSeconds, readErrors *prometheus.Desc
+	stacks, products, productStable, failedSeconds, readErrors, dataVersion *prometheus.Desc
 
 	mu       sync.Mutex
 	loaded   bool
+	reading  bool
 	at       uint64
 	snapshot models.FleetMetrics
 	failures int
 }
 
-// fleetReadTimeout bounds one read of the fleet; a scrape waits for it at most this long.
+// fleetReadTimeout bounds one read of the fleet.
 const fleetReadTimeout = 5 * time.Second
 
 func newFleetCollector(db *gorm.DB, log *slog.Logger, version func() uint64) *fleetCollector {
@@ -208,19 +226,22 @@ func newFleetCollector(db *gorm.DB, log *slog.Logger, version func() uint64) *fl
 			[]string{"project", "stack", "status"}, nil),
 		readErrors: prometheus.NewDesc("stackboard_fleet_read_errors_total", "Failed reads of the fleet for the metrics; the last good read is exported meanwhile.",
 			nil, nil),
+		dataVersion: prometheus.NewDesc("stackboard_fleet_data_version", "The data version the fleet metrics were read at; behind stackboard_data_version while a read runs.",
+			nil, nil),
 	}
 }
 
 // Describe sends the descriptions of the fleet metrics.
 func (c *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.stacks, c.products, c.productStable, c.failedSeconds, c.readErrors} {
+	for _, d := range []*prometheus.Desc{c.stacks, c.products, c.productStable, c.failedSeconds, c.readErrors, c.dataVersion} {
 		ch <- d
 	}
 }
 
 // Collect sends the fleet metrics of the current data version, reading the database only when it changed.
 func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
-	snapshot, failures := c.current()
+	snapshot, version, failures := c.current()
+	ch <- prometheus.MustNewConstMetric(c.dataVersion, prometheus.GaugeValue, float64(version))
 	for _, s := range snapshot.Stacks {
 		ch <- prometheus.MustNewConstMetric(c.stacks, prometheus.GaugeValue, float64(s.Stacks), s.ProjectID, s.Lifecycle, s.RunStatus)
 	}
@@ -244,24 +265,39 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.readErrors, prometheus.CounterValue, float64(failures))
 }
 
-// current returns the fleet at the current data version, reading it when the version moved since the last read.
-func (c *fleetCollector) current() (models.FleetMetrics, int) {
+// current returns the last fleet read. The first scrape reads it; later ones that find the data version moved
+// start one read in the background and answer from the last one meanwhile, so that a scrape never waits for
+// SQL however fast the data changes (stackboard_fleet_data_version says which version the fleet is of).
+func (c *fleetCollector) current() (models.FleetMetrics, uint64, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// The version is read before the fleet: a change during the read leaves the snapshot at the older version,
-	// to be read again by the next scrape.
+	// to be read again.
 	version := c.version()
-	if c.loaded && c.at == version {
-		return c.snapshot, c.failures
+	switch {
+	case !c.loaded:
+		c.load(version)
+	case c.at != version && !c.reading:
+		c.reading = true
+		go func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.reading = false
+			c.load(version)
+		}()
 	}
+	return c.snapshot, c.at, c.failures
+}
+
+// load reads the fleet at version; c.mu is held.
+func (c *fleetCollector) load(version uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), fleetReadTimeout)
 	defer cancel()
 	snapshot, err := models.LoadFleetMetrics(ctx, c.db)
 	if err != nil {
 		c.failures++
 		c.log.Warn("metrics: read the fleet", "error", err)
-		return c.snapshot, c.failures
+		return
 	}
 	c.snapshot, c.at, c.loaded = snapshot, version, true
-	return c.snapshot, c.failures
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -26,6 +27,23 @@ func scrape(t *testing.T, h http.Handler, headers ...string) map[string]*dto.Met
 		t.Fatalf("parse /metrics: %v", err)
 	}
 	return families
+}
+
+// scrapeCurrent scrapes until the fleet metrics are of the current data version (they are read in the
+// background after a change).
+func scrapeCurrent(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		families := scrape(t, h)
+		if value(t, families, "stackboard_fleet_data_version") == value(t, families, "stackboard_data_version") {
+			return families
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the fleet metrics never caught up with the data version")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // series lists a family's samples as "label=value,... value" (labels in name order, as exposed), sorted, so a test can compare them whole.
@@ -115,7 +133,7 @@ func TestMetricsFollowTheFleetAfterWrites(t *testing.T) {
 	expectStatus(t, call(t, s, http.MethodPatch, stacks+"/kodo", `{"status":"DEPLOYMENT_FAILED","status_message":"image pull failed"}`), http.StatusNoContent)
 	expectStatus(t, call(t, s, http.MethodPost, stacks, `{"stack_name":"fresh"}`), http.StatusCreated)
 
-	families = scrape(t, s)
+	families = scrapeCurrent(t, s)
 	want := []string{
 		"lifecycle=CREATION_COMPLETE," + p + ",run_status=NOT-RUNNING 1",
 		"lifecycle=DEPLOYMENT_COMPLETE," + p + ",run_status=RUNNING 1",
@@ -147,8 +165,8 @@ func TestMetricsFollowTheFleetAfterWrites(t *testing.T) {
 	if v := value(t, families, "stackboard_write_batch_size"); v < 3 {
 		t.Errorf("stackboard_write_batch_size counted %v commits, want at least the 3 writes", v)
 	}
-	if v := value(t, families, "stackboard_http_requests_total", "route", metricsPath, "method", "GET", "status", "200"); v != 1 {
-		t.Errorf("the first scrape counted %v times, want 1", v)
+	if v := value(t, families, "stackboard_http_requests_total", "route", metricsPath, "method", "GET", "status", "200"); v < 1 {
+		t.Errorf("the earlier scrapes counted %v times, want them counted", v)
 	}
 	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total", "go_sql_max_open_connections", "stackboard_watcher_lag_seconds", "stackboard_sse_subscribers", "stackboard_renders_in_flight"} {
 		if families[name] == nil {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -13,14 +12,6 @@ import (
 	"stackboard/handlers"
 	"stackboard/models"
 )
-
-// requestIDKey is the context key of the request id.
-type requestIDKey struct{}
-
-func requestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
 
 // Limits of Client-Request-Id.
 const (
@@ -63,7 +54,8 @@ func (w *statusRecorder) Unwrap() http.ResponseWriter {
 }
 
 // common wraps every request: it gives it a request id (the client's Client-Request-Id when it sent a usable one),
-// echoes that id, sets Vary, recovers from panics through the error adapter, and writes the access log.
+// echoes that id, negotiates the format, recovers from panics through the error adapter, and writes the access
+// log. The route pipeline fills in the rest of the handlers.Request it starts.
 func (s *Server) common(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -74,8 +66,11 @@ func (s *Server) common(next http.Handler) http.Handler {
 			id = uuid.NewString()
 		}
 		w.Header().Set(HeaderRequestID, id)
-		w.Header().Set(HeaderVary, HeaderAccept+", "+HeaderHXRequest+", "+HeaderAcceptEncoding)
-		ctx, route := withRouteInfo(context.WithValue(r.Context(), requestIDKey{}, id))
+		// The format is negotiated here, once; the family is the API prefix's until a route declares its own,
+		// so that refusals before routing (a Host not allowed) answer in the right shape too.
+		req := &handlers.Request{ID: id, Family: prefixFamily(r.URL.Path)}
+		req.Format, req.FormatErr = negotiate(r)
+		ctx, route := withRouteInfo(handlers.WithRequest(r.Context(), req))
 		r = r.WithContext(ctx)
 		recorder := &statusRecorder{ResponseWriter: w}
 		if isWrite(r.Method) {
@@ -117,32 +112,8 @@ func usableRequestID(id string) bool {
 	return true
 }
 
-// checkV1 enforces the rules of every /v1/{project_id}/... URL: a valid project id, and for the JSON variant a
-// Client-Request-Id header of 36 to 128 characters.
-func (s *Server) checkV1(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f, _ := negotiate(r); f == formatJSON {
-			if err := checkClientRequestID(r.Header.Get(HeaderClientRequestID)); err != nil {
-				s.renderError(w, r, err)
-				return
-			}
-		}
-		if projectID, ok := varsOf(r)["project_id"]; ok {
-			if err := models.ValidateProjectID("project_id", projectID); err != nil {
-				s.renderError(w, r, err)
-				return
-			}
-			if !isWrite(r.Method) {
-				if err := handlers.AccessFrom(r.Context()).Check(projectID, false); err != nil {
-					s.renderError(w, r, err)
-					return
-				}
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
+// checkClientRequestID enforces /v1's rule for its JSON variant: a Client-Request-Id header of 36 to 128
+// printable characters.
 func checkClientRequestID(id string) error {
 	const field = HeaderClientRequestID
 	switch {

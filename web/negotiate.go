@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"stackboard/handlers"
 )
 
 // Header names the server reads or writes.
@@ -17,36 +19,25 @@ const (
 	HeaderRequestID        = "X-Request-Id"
 	HeaderAccept           = "Accept"
 	HeaderVary             = "Vary"
+	HeaderLocation         = "Location"
+	HeaderRetryAfter       = "Retry-After"
+	HeaderCookie           = "Cookie"
 )
 
-// format is one of the three ways a URL can answer.
-type format int
-
-const (
-	formatJSON format = iota
-	formatPage
-	formatPartial
-)
-
-// String names the format as logs show it.
-func (f format) String() string {
-	return [...]string{"json", "page", "partial"}[f]
-}
-
-// negotiate decides once, in DESIGN.md's order, how to answer: ?format= wins; then an htmx request gets the
-// partial (but history restores and boosted navigations get the page); then a browser that prefers HTML gets the
-// page; everything else gets JSON. An unknown ?format= value is an error, reported in the format the rest of the
-// request asks for.
-func negotiate(r *http.Request) (format, error) {
-	htmx := r.Header.Get(HeaderHXRequest) == "true" &&
-		r.Header.Get(HeaderHXHistoryRestore) != "true" && r.Header.Get(HeaderHXBoosted) != "true"
-	html := formatPage
-	if htmx {
-		html = formatPartial
+// negotiate decides, in DESIGN.md's order, how to answer: ?format= wins; then an htmx request gets the partial
+// (but history restores and boosted navigations get the page); then a browser that prefers HTML gets the page;
+// everything else gets JSON. An unknown ?format= value is an error, reported in the format the rest of the
+// request asks for. It runs once per request, in common; everything else reads its answer.
+func negotiate(r *http.Request) (handlers.Format, error) {
+	hxRequest := r.Header.Get(HeaderHXRequest) == "true"
+	fullPage := r.Header.Get(HeaderHXHistoryRestore) == "true" || r.Header.Get(HeaderHXBoosted) == "true"
+	html := handlers.FormatPage
+	if hxRequest && !fullPage {
+		html = handlers.FormatPartial
 	}
 	switch value := r.URL.Query().Get("format"); value {
 	case "json":
-		return formatJSON, nil
+		return handlers.FormatJSON, nil
 	case "html":
 		return html, nil
 	case "":
@@ -54,13 +45,15 @@ func negotiate(r *http.Request) (format, error) {
 		fallback, _ := negotiate(withoutFormat(r))
 		return fallback, fmt.Errorf("format %q is not one of json, html", value)
 	}
-	if htmx {
-		return formatPartial, nil
+	switch {
+	case hxRequest:
+		// An htmx request always wants HTML, whatever its Accept says: the fragment, or for history restores and
+		// boosted navigations the whole page.
+		return html, nil
+	case prefersHTML(r.Header.Values(HeaderAccept)):
+		return handlers.FormatPage, nil
 	}
-	if prefersHTML(r.Header.Values(HeaderAccept)) {
-		return formatPage, nil
-	}
-	return formatJSON, nil
+	return handlers.FormatJSON, nil
 }
 
 func withoutFormat(r *http.Request) *http.Request {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"stackboard/handlers"
 )
 
 const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -17,26 +19,28 @@ func TestNegotiationMatrix(t *testing.T) {
 		query   string
 		accept  string
 		htmx    string // "", "request", "restore", "boosted"
-		wantFmt format
+		wantFmt handlers.Format
 	}{
-		{"no Accept", "", "", "", formatJSON},
-		{"any type", "", "*/*", "", formatJSON},
-		{"JSON asked", "", "application/json", "", formatJSON},
-		{"browser", "", browserAccept, "", formatPage},
-		{"HTML only", "", "text/html", "", formatPage},
-		{"JSON and HTML tie", "", "application/json, text/html", "", formatJSON},
-		{"HTML ranked lower", "", "text/html;q=0.5, application/json", "", formatJSON},
-		{"JSON ranked lower", "", "application/json;q=0.5, text/html", "", formatPage},
-		{"text wildcard", "", "text/*", "", formatPage},
-		{"HTML refused", "", "text/html;q=0, */*", "", formatJSON},
-		{"htmx", "", browserAccept, "request", formatPartial},
-		{"htmx without Accept", "", "", "request", formatPartial},
-		{"htmx history restore", "", browserAccept, "restore", formatPage},
-		{"htmx boosted", "", browserAccept, "boosted", formatPage},
-		{"format=json beats browser", "format=json", browserAccept, "", formatJSON},
-		{"format=json beats htmx", "format=json", browserAccept, "request", formatJSON},
-		{"format=html beats no Accept", "format=html", "", "", formatPage},
-		{"format=html with htmx", "format=html", "", "request", formatPartial},
+		{"no Accept", "", "", "", handlers.FormatJSON},
+		{"any type", "", "*/*", "", handlers.FormatJSON},
+		{"JSON asked", "", "application/json", "", handlers.FormatJSON},
+		{"browser", "", browserAccept, "", handlers.FormatPage},
+		{"HTML only", "", "text/html", "", handlers.FormatPage},
+		{"JSON and HTML tie", "", "application/json, text/html", "", handlers.FormatJSON},
+		{"HTML ranked lower", "", "text/html;q=0.5, application/json", "", handlers.FormatJSON},
+		{"JSON ranked lower", "", "application/json;q=0.5, text/html", "", handlers.FormatPage},
+		{"text wildcard", "", "text/*", "", handlers.FormatPage},
+		{"HTML refused", "", "text/html;q=0, */*", "", handlers.FormatJSON},
+		{"htmx", "", browserAccept, "request", handlers.FormatPartial},
+		{"htmx without Accept", "", "", "request", handlers.FormatPartial},
+		{"htmx history restore", "", browserAccept, "restore", handlers.FormatPage},
+		{"htmx boosted", "", browserAccept, "boosted", handlers.FormatPage},
+		{"htmx history restore without a browser Accept", "", "*/*", "restore", handlers.FormatPage},
+		{"htmx boosted without Accept", "", "", "boosted", handlers.FormatPage},
+		{"format=json beats browser", "format=json", browserAccept, "", handlers.FormatJSON},
+		{"format=json beats htmx", "format=json", browserAccept, "request", handlers.FormatJSON},
+		{"format=html beats no Accept", "format=html", "", "", handlers.FormatPage},
+		{"format=html with htmx", "format=html", "", "request", handlers.FormatPartial},
 	}
 	endpoints := []struct {
 		path       string
@@ -44,6 +48,13 @@ func TestNegotiationMatrix(t *testing.T) {
 	}{
 		{"/api/products", `<div id="overview"`},
 		{"/v1/ba2b9930c977f71edaeaa3a5e96a8ff1/stacks", `<section id="stacks"`},
+	}
+	// Vary names every request header that changes the answer: those negotiation reads, the encoding, and on /v1
+	// the Client-Request-Id whose absence is a 400.
+	const negotiated = "Accept, HX-Request, HX-History-Restore-Request, HX-Boosted, Accept-Encoding"
+	wantVary := map[string]string{
+		"/api/products": negotiated,
+		"/v1/ba2b9930c977f71edaeaa3a5e96a8ff1/stacks": negotiated + ", Client-Request-Id",
 	}
 	server := newTestServer(openTestDB(t, "spec/list-products.yaml"))
 	for _, endpoint := range endpoints {
@@ -69,21 +80,21 @@ func TestNegotiationMatrix(t *testing.T) {
 				if rec.Code != http.StatusOK {
 					t.Fatalf("status %d: %s", rec.Code, rec.Body)
 				}
-				if got := rec.Header().Get(HeaderVary); got != "Accept, HX-Request, Accept-Encoding" {
+				if got := rec.Header().Get(HeaderVary); got != wantVary[endpoint.path] {
 					t.Errorf("Vary %q", got)
 				}
 				body := rec.Body.String()
 				contentType := rec.Header().Get("Content-Type")
 				switch tc.wantFmt {
-				case formatJSON:
+				case handlers.FormatJSON:
 					if contentType != "application/json" || !json.Valid(rec.Body.Bytes()) {
 						t.Errorf("want JSON, got %s: %.80s", contentType, body)
 					}
-				case formatPage:
+				case handlers.FormatPage:
 					if contentType != "text/html; charset=utf-8" || !strings.HasPrefix(body, "<!doctype html>") || !strings.Contains(body, "</html>") || !strings.Contains(body, endpoint.fragmentID) {
 						t.Errorf("want a full page, got %s: %.80s", contentType, body)
 					}
-				case formatPartial:
+				case handlers.FormatPartial:
 					if contentType != "text/html; charset=utf-8" || strings.Contains(body, "<html") || !strings.HasPrefix(body, endpoint.fragmentID) || !strings.Contains(body, `id="nav-projects" class="menu" hx-swap-oob="true"`) {
 						t.Errorf("want the partial, got %s: %.80s", contentType, body)
 					}

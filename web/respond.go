@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 
 	"stackboard/handlers"
@@ -36,18 +35,16 @@ func newResponder(log *slog.Logger) responder {
 	return responder{log: log, buffers: &sync.Pool{New: func() any { return new(bytes.Buffer) }}}
 }
 
-// Respond writes v as JSON, a full page or a partial.
+// Respond writes v as JSON, a full page or a partial, in the format the route pipeline decided.
 func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.View) error {
-	f, err := negotiate(r)
-	if err != nil {
-		return &handlers.Error{Status: http.StatusBadRequest, Message: err.Error()}
-	}
+	req := handlers.RequestFrom(r.Context())
+	f := req.Format
 	if v.Status == http.StatusNoContent {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	if f == formatPage && v.Page == nil || f == formatPartial && v.Partial == nil {
-		f = formatJSON
+	if f == handlers.FormatPage && v.Page == nil || f == handlers.FormatPartial && v.Partial == nil {
+		f = handlers.FormatJSON
 	}
 	keeper, keeps := w.(bodyKeeper)
 	body := new(bytes.Buffer)
@@ -57,14 +54,15 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 		body.Reset()
 	}
 	contentType := contentTypeHTML
+	var err error
 	switch f {
-	case formatJSON:
+	case handlers.FormatJSON:
 		contentType = contentTypeJSON
 		err = encodeJSON(body, v.Data)
-	case formatPage:
-		err = v.Page.Render(r.Context(), body)
-	case formatPartial:
-		err = v.Partial.Render(r.Context(), body)
+	case handlers.FormatPage:
+		err = v.Page.Render(pageContext(r.Context(), req), body)
+	case handlers.FormatPartial:
+		err = v.Partial.Render(pageContext(r.Context(), req), body)
 	}
 	if err != nil {
 		return fmt.Errorf("render %s: %w", f, err)
@@ -83,16 +81,18 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 	return nil
 }
 
+// pageContext tells the views what the pipeline decided that they show: the header the page's JSON needs.
+func pageContext(ctx context.Context, req *handlers.Request) context.Context {
+	if req.Family == handlers.FamilyRF {
+		return views.WithJSONHeader(ctx, HeaderClientRequestID)
+	}
+	return ctx
+}
+
 // bodyKeeper is a ResponseWriter that keeps the body it is given: the response cache's recorder. The responder
 // hands it the rendered buffer rather than copying a body of megabytes into it.
 type bodyKeeper interface {
 	keepBody(body *bytes.Buffer)
-}
-
-// WantsHTML reports whether r is answered with a page or a partial.
-func (rs responder) WantsHTML(r *http.Request) bool {
-	f, err := negotiate(r)
-	return err == nil && f != formatJSON
 }
 
 func encodeJSON(buf *bytes.Buffer, v any) error {
@@ -148,8 +148,9 @@ type problem struct {
 	detail  string
 }
 
-// resolve turns any error into its HTTP status, the family's error code and the message the client sees.
-func resolve(err error, family apiFamily) problem {
+// resolve is the one error table: it turns any error into its HTTP status, the family's error code and the
+// message the client sees. Handlers and models return errors; only this maps them.
+func resolve(err error, req *handlers.Request) problem {
 	var (
 		handlerErr   *handlers.Error
 		fieldErr     *models.FieldError
@@ -157,59 +158,76 @@ func resolve(err error, family apiFamily) problem {
 		conflictErr  *models.ConflictError
 		forbiddenErr *models.ForbiddenError
 	)
+	family := req.Family
+	spockWrite := family == handlers.FamilySpock && req.Write
 	switch {
 	case errors.As(err, &handlerErr):
 		code := handlerErr.Code
 		if code == "" {
-			code = family.defaultCode(handlerErr.Status)
+			code = defaultCode(family, handlerErr.Status)
 		}
 		return problem{handlerErr.Status, code, handlerErr.Message, handlerErr.Detail}
 	case errors.As(err, &fieldErr):
-		code := family.defaultCode(http.StatusBadRequest)
-		if family == familyRF {
-			code = rfCodeForReason(fieldErr.Reason)
+		switch {
+		case family == handlers.FamilyRF:
+			return problem{http.StatusBadRequest, rfCodeForReason(fieldErr.Reason), fieldErr.Error(), ""}
+		case spockWrite:
+			// spock refuses a product it cannot take with one message; the detail says which field and why.
+			return problem{http.StatusBadRequest, "400", "Invalid ProductArgs", fieldErr.Error()}
 		}
-		return problem{http.StatusBadRequest, code, fieldErr.Error(), ""}
+		return problem{http.StatusBadRequest, defaultCode(family, http.StatusBadRequest), fieldErr.Error(), ""}
 	case errors.As(err, &notFoundErr):
-		return problem{http.StatusNotFound, family.defaultCode(http.StatusNotFound), notFoundErr.Error(), ""}
+		message := notFoundErr.Error()
+		if family == handlers.FamilySpock && notFoundErr.Kind == models.KindProduct {
+			message = "Product Not Found"
+		}
+		return problem{http.StatusNotFound, defaultCode(family, http.StatusNotFound), message, ""}
 	case errors.As(err, &conflictErr):
-		return problem{http.StatusConflict, family.defaultCode(http.StatusConflict), conflictErr.Error(), ""}
+		message := conflictErr.Error()
+		switch {
+		case conflictErr.Kind == models.KindClientRequestID:
+			message = "Client-Request-Id " + conflictErr.Name + " was already used for a different request"
+		case family == handlers.FamilySpock && conflictErr.Kind == models.KindProduct:
+			message = "Product Already Exists"
+		}
+		return problem{http.StatusConflict, defaultCode(family, http.StatusConflict), message, ""}
 	case errors.As(err, &forbiddenErr):
-		return problem{http.StatusForbidden, family.defaultCode(http.StatusForbidden), forbiddenErr.Error(), ""}
+		return problem{http.StatusForbidden, defaultCode(family, http.StatusForbidden), forbiddenErr.Error(), ""}
+	case req.Failure != nil:
+		return problem{req.Failure.Status, req.Failure.Code, req.Failure.Message, ""}
 	}
-	return problem{http.StatusInternalServerError, family.defaultCode(http.StatusInternalServerError), "Internal Server Error", ""}
+	return problem{http.StatusInternalServerError, defaultCode(family, http.StatusInternalServerError), "Internal Server Error", ""}
 }
 
 // renderError is the one error adapter: it logs the error once and answers in the request's format, in the error
-// shape of the URL's API family.
+// shape of the route's family.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		s.log.DebugContext(r.Context(), "client went away", "path", r.URL.Path)
 		return
 	}
-	family := familyOf(r.URL.Path)
-	p := resolve(err, family)
+	req := handlers.RequestFrom(r.Context())
+	p := resolve(err, req)
 	level := slog.LevelInfo
 	if p.status >= 500 {
 		level = slog.LevelError
 	}
 	s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", p.status,
-		"code", p.code, "request_id", requestIDFrom(r.Context()), "error", err)
+		"code", p.code, "request_id", req.ID, "error", err)
 
-	f, _ := negotiate(r)
 	var body bytes.Buffer
 	contentType := contentTypeHTML
-	switch f {
-	case formatJSON:
+	switch req.Format {
+	case handlers.FormatJSON:
 		contentType = contentTypeJSON
-		_ = encodeJSON(&body, family.body(p))
+		_ = encodeJSON(&body, errorBody(req.Family, p))
 	default:
-		pr := views.Problem{Status: p.status, Title: statusTitle(p.status), Message: joinDetail(p), RequestID: requestIDFrom(r.Context())}
+		pr := views.Problem{Status: p.status, Title: statusTitle(p.status), Message: joinDetail(p), RequestID: req.ID}
 		if p.status >= 500 {
 			pr.Message = "Something went wrong on our side. The server log has the details under the request id below."
 		}
 		component := views.ErrorPartial(pr)
-		if f == formatPage {
+		if req.Format == handlers.FormatPage {
 			component = views.ErrorPage(views.Meta{Title: pr.Title, URL: r.URL.RequestURI()}, pr)
 		}
 		if renderErr := component.Render(r.Context(), &body); renderErr != nil {
@@ -244,23 +262,6 @@ func statusTitle(status int) string {
 	return "Error"
 }
 
-// apiFamily is a group of URLs that share an error shape.
-type apiFamily int
-
-const (
-	// familySpock is /api/... and every other URL: {"message","code"}.
-	familySpock apiFamily = iota
-	// familyRF is /v1/...: {"error_code","error_msg","encoded_authorization_message"}.
-	familyRF
-)
-
-func familyOf(path string) apiFamily {
-	if strings.HasPrefix(path, "/v1/") {
-		return familyRF
-	}
-	return familySpock
-}
-
 // rfCodeForReason maps why a value was refused to the RF error code that says so.
 func rfCodeForReason(reason models.Reason) string {
 	switch reason {
@@ -276,8 +277,9 @@ func rfCodeForReason(reason models.Reason) string {
 	return "RF.10011003"
 }
 
-func (f apiFamily) defaultCode(status int) string {
-	if f == familySpock {
+// defaultCode is the error code a family gives a status when nothing more specific applies.
+func defaultCode(f handlers.Family, status int) string {
+	if f != handlers.FamilyRF {
 		return strconv.Itoa(status)
 	}
 	switch status {
@@ -313,8 +315,9 @@ type rfError struct {
 	EncodedAuthorizationMessage string `json:"encoded_authorization_message"`
 }
 
-func (f apiFamily) body(p problem) any {
-	if f == familyRF {
+// errorBody is a problem in the family's JSON error shape.
+func errorBody(f handlers.Family, p problem) any {
+	if f == handlers.FamilyRF {
 		return rfError{ErrorCode: p.code, ErrorMsg: p.message}
 	}
 	return spockError{Message: p.message, Code: p.code, Detail: p.detail}

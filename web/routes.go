@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -14,9 +15,23 @@ func varsOf(r *http.Request) map[string]string {
 	return mux.Vars(r)
 }
 
-// routes lists every URL the server answers, in one place.
-func (s *Server) routes(opts Options) http.Handler {
-	out := newResponder(s.log)
+// listProductsFailed is spock's answer when the product list cannot be made.
+var listProductsFailed = &handlers.Error{Status: 622, Code: "622", Message: "List Products Error"}
+
+// familyPrefixes give URLs that match no route the error shape of the API they fall under; every route
+// declares its own.
+var familyPrefixes = []struct {
+	prefix string
+	family handlers.Family
+}{
+	{"/v1/", handlers.FamilyRF},
+	{"/api/", handlers.FamilySpock},
+}
+
+// routes lists every URL the server answers, in one place, and what each declares: its error family, whether it
+// writes, and where its project comes from.
+func (s *Server) routes() http.Handler {
+	out := s.out
 	writes := handlers.Writes{DB: s.db, Out: out}
 	products := handlers.Products{DB: s.db, Out: out, Writes: writes}
 	stacks := handlers.Stacks{DB: s.db, Out: out, Writes: writes}
@@ -24,57 +39,97 @@ func (s *Server) routes(opts Options) http.Handler {
 	events := handlers.Events{DB: s.db, Out: out}
 	health := s.readiness()
 
+	var (
+		page       = route{family: handlers.FamilyPage}
+		openPage   = route{family: handlers.FamilyPage, open: true}
+		signIn     = route{family: handlers.FamilyPage, open: true, write: true, unlimited: true}
+		spockRead  = route{family: handlers.FamilySpock, cached: true}
+		spockList  = route{family: handlers.FamilySpock, cached: true, failure: listProductsFailed}
+		spockWrite = route{family: handlers.FamilySpock, write: true, project: handlers.ProjectFromProduct}
+		product    = route{family: handlers.FamilySpock, cached: true, project: handlers.ProjectFromProduct}
+		rfRead     = route{family: handlers.FamilyRF, cached: true, project: handlers.ProjectFromPath}
+		rfWrite    = route{family: handlers.FamilyRF, write: true, project: handlers.ProjectFromPath}
+	)
+
 	r := mux.NewRouter()
-	r.Use(recordRoute)
 	// secure refuses paths with dot segments; mux's cleaning would answer them with a 301 instead.
 	r.SkipClean(true)
-	r.NotFoundHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
+	r.Use(recordRoute)
+	r.NotFoundHandler = s.unmatched(func(w http.ResponseWriter, r *http.Request) error {
 		return &handlers.Error{Status: http.StatusNotFound, Message: "Not Found: no page or API at " + r.URL.Path}
 	})
-	r.MethodNotAllowedHandler = s.handle(func(w http.ResponseWriter, r *http.Request) error {
+	r.MethodNotAllowedHandler = s.unmatched(func(w http.ResponseWriter, r *http.Request) error {
 		return &handlers.Error{Status: http.StatusMethodNotAllowed, Message: "Method Not Allowed: " + r.Method + " " + r.URL.Path}
 	})
-
-	r.Handle("/", http.RedirectHandler("/api/products", http.StatusFound)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/healthz", s.handle(health.Live)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/readyz", s.handle(health.Ready)).Methods(http.MethodGet, http.MethodHead)
-	if !opts.MetricsElsewhere {
-		r.Handle(metricsPath, s.handle(s.serveMetrics)).Methods(http.MethodGet, http.MethodHead)
+	handle := func(path string, rt route, fn handlerFunc, methods ...string) {
+		r.Handle(path, s.pipeline(rt, fn)).Methods(methods...)
 	}
-	r.PathPrefix("/static/").Handler(s.handle(staticFiles(static.Files))).Methods(http.MethodGet, http.MethodHead)
+	const get, head, post, put, patch, del = http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete
 
-	r.Handle("/events", s.handle(s.events)).Methods(http.MethodGet)
-	r.Handle("/login", s.limitLogin(s.handle(s.login))).Methods(http.MethodGet, http.MethodHead, http.MethodPost)
-	r.Handle("/logout", s.handle(s.logout)).Methods(http.MethodPost)
+	handle("/", openPage, redirectTo("/api/products"), get, head)
+	handle("/healthz", openPage, health.Live, get, head)
+	handle("/readyz", openPage, health.Ready, get, head)
+	if !s.metricsElsewhere {
+		handle(metricsPath, page, s.serveMetrics, get, head)
+	}
+	r.PathPrefix("/static/").Handler(s.pipeline(openPage, staticFiles(static.Files))).Methods(get, head)
 
-	// Reads are answered from the response cache while the data version stays the same.
-	read := func(fn handlerFunc) http.Handler { return s.cached(s.handle(fn)) }
-	r.Handle("/api/products", read(products.List)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/api/products", s.handle(products.Create)).Methods(http.MethodPost)
-	r.Handle("/api/products/names", read(products.Names)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/api/products/{product_name}", read(products.Get)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/api/products/{product_name}", s.handle(products.Replace)).Methods(http.MethodPut)
-	r.Handle("/api/products/{product_name}", s.handle(products.Delete)).Methods(http.MethodDelete)
+	handle("/events", page, s.events, get)
+	handle("/login", openPage, s.login, get, head)
+	handle("/login", signIn, s.limitLogin(s.login), post)
+	handle("/logout", signIn, s.logout, post)
 
-	// Every /v1 route goes through checkV1, every /v1 write through requireWrite. (A mux subrouter would answer
-	// 404 instead of 405 to a wrong method.)
-	v1 := func(fn handlerFunc) http.Handler { return s.checkV1(read(fn)) }
-	v1Write := func(fn handlerFunc) http.Handler { return s.requireWrite(s.checkV1(s.handle(fn))) }
+	handle("/api/products", spockList, products.List, get, head)
+	handle("/api/products", spockWrite, products.Create, post)
+	handle("/api/products/names", spockRead, products.Names, get, head)
+	handle("/api/products/{product_name}", product, products.Get, get, head)
+	handle("/api/products/{product_name}", spockWrite, products.Replace, put)
+	handle("/api/products/{product_name}", spockWrite, products.Delete, del)
+
 	const stack = "/v1/{project_id}/stacks/{stack_name}"
-	r.Handle("/v1/{project_id}/stacks", v1(stacks.List)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/v1/{project_id}/stacks", v1Write(stacks.Create)).Methods(http.MethodPost)
-	r.Handle(stack, v1(stacks.Get)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle(stack, v1Write(stacks.Update)).Methods(http.MethodPatch)
-	r.Handle(stack, v1Write(stacks.Delete)).Methods(http.MethodDelete)
-	r.Handle(stack+"/metadata", v1(stacks.Metadata)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle(stack+"/events", v1(events.List)).Methods(http.MethodGet, http.MethodHead)
-	r.Handle(stack+"/services/{service_name}", v1Write(services.Put)).Methods(http.MethodPut)
-	r.Handle(stack+"/services/{service_name}", v1Write(services.Delete)).Methods(http.MethodDelete)
+	handle("/v1/{project_id}/stacks", rfRead, stacks.List, get, head)
+	handle("/v1/{project_id}/stacks", rfWrite, stacks.Create, post)
+	handle(stack, rfRead, stacks.Get, get, head)
+	handle(stack, rfWrite, stacks.Update, patch)
+	handle(stack, rfWrite, stacks.Delete, del)
+	handle(stack+"/metadata", rfRead, stacks.Metadata, get, head)
+	handle(stack+"/events", rfRead, events.List, get, head)
+	handle(stack+"/services/{service_name}", rfWrite, services.Put, put)
+	handle(stack+"/services/{service_name}", rfWrite, services.Delete, del)
 
-	return s.common(s.secure(s.crossOriginGuard(s.authenticate(s.limitWrites(r)))))
+	return s.common(s.secure(r))
+}
+
+// unmatched answers a URL or method no route takes, in the family of the API prefix it falls under.
+func (s *Server) unmatched(fn handlerFunc) http.Handler {
+	byFamily := map[handlers.Family]http.Handler{}
+	for _, f := range []handlers.Family{handlers.FamilyPage, handlers.FamilySpock, handlers.FamilyRF} {
+		byFamily[f] = s.pipeline(route{family: f}, fn)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		byFamily[prefixFamily(r.URL.Path)].ServeHTTP(w, r)
+	})
+}
+
+// prefixFamily is the family of the API prefix a path falls under, for answers made before a route is known.
+func prefixFamily(path string) handlers.Family {
+	for _, p := range familyPrefixes {
+		if strings.HasPrefix(path, p.prefix) {
+			return p.family
+		}
+	}
+	return handlers.FamilyPage
+}
+
+// redirectTo answers with a redirect to a fixed path.
+func redirectTo(path string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		http.Redirect(w, r, path, http.StatusFound)
+		return nil
+	}
 }
 
 // readiness is the health handler over this server's database and change watcher.
 func (s *Server) readiness() handlers.Health {
-	return handlers.Health{DB: s.db, Out: newResponder(s.log), Watcher: s.watcher.State, Stale: watcherStale}
+	return handlers.Health{DB: s.db, Out: s.out, Watcher: s.watch.readiness}
 }

@@ -18,7 +18,6 @@ const (
 	HeaderReferrerPolicy        = "Referrer-Policy"
 	HeaderContentTypeOptions    = "X-Content-Type-Options"
 	HeaderFrameOptions          = "X-Frame-Options"
-	HeaderRetryAfter            = "Retry-After"
 )
 
 // contentSecurityPolicy lets a page load only this server's own files: no inline script or style, no eval, no
@@ -193,16 +192,13 @@ const (
 )
 
 // limitLogin refuses an address's sign-in attempts beyond loginRate with 429 and Retry-After.
-func (s *Server) limitLogin(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			if ok, wait := s.logins.allow(remoteHost(r), time.Now()); !ok {
-				s.tooMany(w, r, wait)
-				return
-			}
+func (s *Server) limitLogin(next handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if ok, wait := s.logins.allow(remoteHost(r), time.Now()); !ok {
+			return s.tooMany(w, wait)
 		}
-		next.ServeHTTP(w, r)
-	})
+		return next(w, r)
+	}
 }
 
 // clipText shortens a value quoted in an error message so that a huge header cannot flood a log.

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-
-	"stackboard/models"
 )
 
 // Server holds what the HTTP side needs: the database, the logger, the access policy and the live-update hub.
@@ -23,11 +21,15 @@ type Server struct {
 	auth    *auth
 	limiter *rateLimiter
 	cache   *responseCache
-	watcher *models.Watcher
+	watch   *watchHealth
 	metrics *metrics
-	hosts   hostList
-	logins  *rateLimiter
-	handler http.Handler
+	// metricsElsewhere leaves /metrics off the router (Options.MetricsElsewhere).
+	metricsElsewhere bool
+	origins          *http.CrossOriginProtection
+	out              responder
+	hosts            hostList
+	logins           *rateLimiter
+	handler          http.Handler
 }
 
 // Options configure a Server; the zero value serves openly without a rate limit.
@@ -42,26 +44,29 @@ type Options struct {
 	// CacheBytes is the memory budget of rendered answers kept for the current data version; zero means
 	// DefaultCacheBytes, and a negative budget turns the cache off.
 	CacheBytes int64
-	// MetricsElsewhere leaves /metrics off the main address: MetricsHandler serves them on one of their own.
-	MetricsElsewhere bool
 	// AllowedHosts are the host names the server answers to (AllowedHosts makes the usual list); empty means
 	// any, which only tests that send made-up hosts want.
 	AllowedHosts []string
+	// MetricsElsewhere leaves /metrics off the main address: MetricsHandler serves them on one of their own.
+	MetricsElsewhere bool
 }
 
 // NewServer builds the server and its routes. Run tells its pages about changes.
 func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
-	s := &Server{db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes),
-		hosts: newHostList(opts.AllowedHosts), logins: newRateLimiter(loginRate, loginBurst)}
-	s.watcher = models.NewWatcher(db, log, watchInterval)
+	s := &Server{
+		db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes), watch: newWatchHealth(),
+		origins: http.NewCrossOriginProtection(), out: newResponder(log),
+		hosts: newHostList(opts.AllowedHosts), logins: newRateLimiter(loginRate, loginBurst),
+	}
 	s.metrics = s.newMetrics()
+	s.metricsElsewhere = opts.MetricsElsewhere
 	if opts.Tokens != nil {
 		s.auth = newAuth(opts.Tokens, opts.AuthReads)
 	}
 	if opts.WriteRate > 0 {
 		s.limiter = newRateLimiter(opts.WriteRate, opts.WriteBurst)
 	}
-	s.handler = s.routes(opts)
+	s.handler = s.routes()
 	return s
 }
 

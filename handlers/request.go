@@ -1,0 +1,106 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+)
+
+// Format is one of the three ways a URL answers.
+type Format int
+
+// The formats, as DESIGN.md's "One URL, three formats" decides between them.
+const (
+	FormatJSON Format = iota
+	FormatPage
+	FormatPartial
+)
+
+// String names the format as logs and cache keys show it.
+func (f Format) String() string {
+	return [...]string{"json", "page", "partial"}[f]
+}
+
+// Family is a group of URLs that share an error shape.
+type Family int
+
+// The families: pages and their helpers (/login, /events, /healthz, /static/), spock's /api/..., RFS's /v1/....
+const (
+	FamilyPage Family = iota
+	FamilySpock
+	FamilyRF
+)
+
+// String names the family as logs show it.
+func (f Family) String() string {
+	return [...]string{"page", "spock", "rf"}[f]
+}
+
+// ProjectSource says where a route finds the project a request is about, and so whose access it checks.
+type ProjectSource int
+
+// The project sources a route can declare.
+const (
+	// ProjectNone: the route is about no one project; lists narrow themselves to the projects the caller sees.
+	ProjectNone ProjectSource = iota
+	// ProjectFromPath: the {project_id} of the URL, checked before the handler runs.
+	ProjectFromPath
+	// ProjectFromProduct: the project of the product the URL or body names, which only the handler can look up;
+	// it checks it with Request.Authorize.
+	ProjectFromProduct
+)
+
+// Request is what the server decides about a request once, before its handler runs: the handler, the responder,
+// the error adapter, the response cache and the live stream read it and never decide again.
+type Request struct {
+	// ID is the request id: the client's Client-Request-Id when usable, else a new UUID.
+	ID string
+	// Format is how the request is answered; FormatErr is set when ?format= names none (a 400, answered in
+	// the format the rest of the request asks for).
+	Format    Format
+	FormatErr error
+	// Family is the error shape of the route.
+	Family Family
+	// Write is set on routes that change data.
+	Write bool
+	// Project is where the route finds its project; ProjectID is that project when it comes from the path.
+	Project   ProjectSource
+	ProjectID string
+	// Access is who is asking and what the server requires of them.
+	Access Access
+	// Failure, when set, is the route's answer to an error that is none of the model's refusals (spock's 622).
+	Failure *Error
+}
+
+// HTML reports whether the answer is a page or a partial, which show long lists a page at a time where the
+// documented JSON stays complete.
+func (r *Request) HTML() bool {
+	return r.Format != FormatJSON
+}
+
+// Authorize is the one access rule: it fails with 401 or 403 unless the caller may read (or, on a write route,
+// change) the project.
+func (r *Request) Authorize(projectID string) error {
+	return r.Access.Check(projectID, r.Write)
+}
+
+// requestKey is the context key of a request's Request.
+type requestKey struct{}
+
+// WithRequest returns a context carrying the decisions about a request.
+func WithRequest(ctx context.Context, r *Request) context.Context {
+	return context.WithValue(ctx, requestKey{}, r)
+}
+
+// RequestFrom returns the decisions made about a request; a context without any gets the defaults (JSON, the
+// page family, nothing required).
+func RequestFrom(ctx context.Context) *Request {
+	if r, ok := ctx.Value(requestKey{}).(*Request); ok {
+		return r
+	}
+	return &Request{}
+}
+
+// requestOf is RequestFrom for an *http.Request.
+func requestOf(r *http.Request) *Request {
+	return RequestFrom(r.Context())
+}
