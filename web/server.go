@@ -22,11 +22,14 @@ type Server struct {
 	limiter *rateLimiter
 	cache   *responseCache
 	watch   *watchHealth
-	origins *http.CrossOriginProtection
-	out     responder
-	hosts   hostList
-	logins  *rateLimiter
-	handler http.Handler
+	metrics *metrics
+	// metricsElsewhere leaves /metrics off the router (Options.MetricsElsewhere).
+	metricsElsewhere bool
+	origins          *http.CrossOriginProtection
+	out              responder
+	hosts            hostList
+	logins           *rateLimiter
+	handler          http.Handler
 }
 
 // Options configure a Server; the zero value serves openly without a rate limit.
@@ -44,6 +47,8 @@ type Options struct {
 	// AllowedHosts are the host names the server answers to (AllowedHosts makes the usual list); empty means
 	// any, which only tests that send made-up hosts want.
 	AllowedHosts []string
+	// MetricsElsewhere leaves /metrics off the main address: MetricsHandler serves them on one of their own.
+	MetricsElsewhere bool
 }
 
 // NewServer builds the server and its routes. Run tells its pages about changes.
@@ -53,6 +58,8 @@ func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 		origins: http.NewCrossOriginProtection(), out: newResponder(log),
 		hosts: newHostList(opts.AllowedHosts), logins: newRateLimiter(loginRate, loginBurst),
 	}
+	s.metrics = s.newMetrics()
+	s.metricsElsewhere = opts.MetricsElsewhere
 	if opts.Tokens != nil {
 		s.auth = newAuth(opts.Tokens, opts.AuthReads)
 	}
