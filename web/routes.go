@@ -36,7 +36,7 @@ func (s *Server) routes() http.Handler {
 	products := handlers.Products{DB: s.db, Out: out, Writes: writes}
 	stacks := handlers.Stacks{DB: s.db, Out: out, Writes: writes}
 	services := handlers.Services{Writes: writes}
-	events := handlers.Events{DB: s.db, Out: out}
+	events := handlers.Events{DB: s.db, Out: out, Keep: s.keepEvents}
 	health := s.readiness()
 
 	var (
