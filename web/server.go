@@ -25,6 +25,7 @@ type Server struct {
 	metrics *metrics
 	// metricsElsewhere leaves /metrics off the router (Options.MetricsElsewhere).
 	metricsElsewhere bool
+	keepEvents       time.Duration
 	origins          *http.CrossOriginProtection
 	out              responder
 	hosts            hostList
@@ -47,6 +48,8 @@ type Options struct {
 	// AllowedHosts are the host names the server answers to (AllowedHosts makes the usual list); empty means
 	// any, which only tests that send made-up hosts want.
 	AllowedHosts []string
+	// KeepEvents is how long events are kept (pages say so); zero means for ever.
+	KeepEvents time.Duration
 	// MetricsElsewhere leaves /metrics off the main address: MetricsHandler serves them on one of their own.
 	MetricsElsewhere bool
 }
@@ -59,7 +62,7 @@ func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 		hosts: newHostList(opts.AllowedHosts), logins: newRateLimiter(loginRate, loginBurst),
 	}
 	s.metrics = s.newMetrics()
-	s.metricsElsewhere = opts.MetricsElsewhere
+	s.metricsElsewhere, s.keepEvents = opts.MetricsElsewhere, opts.KeepEvents
 	if opts.Tokens != nil {
 		s.auth = newAuth(opts.Tokens, opts.AuthReads)
 	}
