@@ -76,6 +76,8 @@ type cachedResponse struct {
 	// failed is set when the render did not finish: it panicked, or wrote nothing at all.
 	failed bool
 
+	// makeGzip, when set, makes the gzip form from kept pieces instead of compressing body.
+	makeGzip func() []byte
 	gzipOnce sync.Once
 	gzipped  []byte
 	// accounted is what the entry counts for in the cache's budget while stored; guarded by the cache's mu.
@@ -356,7 +358,7 @@ func (w *responseRecorder) response(key string, version uint64) *cachedResponse 
 		w.status = http.StatusOK
 	}
 	w.header.Del(HeaderContentLength)
-	return &cachedResponse{key: key, version: version, status: w.status, header: w.header, body: w.body.Bytes(), failed: failed}
+	return &cachedResponse{key: key, version: version, status: w.status, header: w.header, body: w.body.Bytes(), failed: failed, makeGzip: w.gzip}
 }
 
 // send writes an entry, gzipped when the client takes it and it is worth it.
@@ -386,13 +388,17 @@ func (c *responseCache) send(w http.ResponseWriter, r *http.Request, entry *cach
 func (c *responseCache) gzip(entry *cachedResponse) []byte {
 	made := false
 	entry.gzipOnce.Do(func() {
+		made = true
+		if entry.makeGzip != nil {
+			entry.gzipped = entry.makeGzip()
+			return
+		}
 		var buf bytes.Buffer
 		buf.Grow(len(entry.body) / 4)
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 		zw.Write(entry.body)
 		zw.Close()
 		entry.gzipped = buf.Bytes()
-		made = true
 	})
 	if made {
 		c.grow(entry, int64(len(entry.gzipped)))
@@ -405,6 +411,7 @@ type responseRecorder struct {
 	header http.Header
 	status int
 	body   *bytes.Buffer
+	gzip   func() []byte
 }
 
 func (w *responseRecorder) Header() http.Header { return w.header }
@@ -416,6 +423,11 @@ func (w *responseRecorder) keepBody(body *bytes.Buffer) {
 		return
 	}
 	w.body.Write(body.Bytes())
+}
+
+// keepGzip takes what makes the body's gzip form.
+func (w *responseRecorder) keepGzip(gzip func() []byte) {
+	w.gzip = gzip
 }
 
 func (w *responseRecorder) WriteHeader(status int) {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"stackboard/models"
 )
 
 // Server holds what the HTTP side needs: the database, the logger, the access policy and the live-update hub.
@@ -21,12 +23,14 @@ type Server struct {
 	auth    *auth
 	limiter *rateLimiter
 	cache   *responseCache
-	watch   *watchHealth
-	origins *http.CrossOriginProtection
-	out     responder
-	hosts   hostList
-	logins  *rateLimiter
-	handler http.Handler
+	// fragments keep each product's JSON between renders of the list; nil renders it whole every time.
+	fragments *models.ProductFragments
+	watch     *watchHealth
+	origins   *http.CrossOriginProtection
+	out       responder
+	hosts     hostList
+	logins    *rateLimiter
+	handler   http.Handler
 }
 
 // Options configure a Server; the zero value serves openly without a rate limit.
@@ -44,6 +48,9 @@ type Options struct {
 	// AllowedHosts are the host names the server answers to (AllowedHosts makes the usual list); empty means
 	// any, which only tests that send made-up hosts want.
 	AllowedHosts []string
+	// WholeRenders renders the product list whole after every change instead of from kept fragments: the
+	// reference the fragments are tested and measured against.
+	WholeRenders bool
 }
 
 // NewServer builds the server and its routes. Run tells its pages about changes.
@@ -52,6 +59,9 @@ func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 		db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes), watch: newWatchHealth(),
 		origins: http.NewCrossOriginProtection(), out: newResponder(log),
 		hosts: newHostList(opts.AllowedHosts), logins: newRateLimiter(loginRate, loginBurst),
+	}
+	if !opts.WholeRenders {
+		s.fragments = models.NewProductFragments()
 	}
 	if opts.Tokens != nil {
 		s.auth = newAuth(opts.Tokens, opts.AuthReads)
