@@ -167,16 +167,17 @@ func (f *ProductFragments) invalidate(db *gorm.DB) error {
 	}
 	type row struct {
 		pk        int64
+		stackID   string
 		product   string
 		productPK sql.NullInt64
 	}
 	var rows []row
-	err := scanRows(db.Raw(`SELECT c.pk, c.product_name, ps.product_pk FROM changes c
+	err := scanRows(db.Raw(`SELECT c.pk, c.stack_id, c.product_name, ps.product_pk FROM changes c
 		LEFT JOIN stacks s ON c.stack_id <> '' AND s.stack_id = c.stack_id
 		LEFT JOIN product_stacks ps ON ps.stack_pk = s.pk
 		WHERE c.pk > ? ORDER BY c.pk LIMIT ?`, f.seen, mostFeedRows+1), func(rows_ *sql.Rows) error {
 		var r row
-		if err := rows_.Scan(&r.pk, &r.product, &r.productPK); err != nil {
+		if err := rows_.Scan(&r.pk, &r.stackID, &r.product, &r.productPK); err != nil {
 			return err
 		}
 		rows = append(rows, r)
@@ -194,6 +195,11 @@ func (f *ProductFragments) invalidate(db *gorm.DB) error {
 	}
 	for _, r := range rows {
 		f.seen = max(f.seen, r.pk)
+		if r.stackID == "" && r.product == "" {
+			// A change that names neither (a project made, a whole fleet generated) may touch any product.
+			f.reset()
+			continue
+		}
 		if r.product != "" {
 			if pk, ok := f.byName[r.product]; ok {
 				f.drop(pk)
