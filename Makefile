@@ -14,8 +14,10 @@ help: ## list the targets
 run: build ## build and serve the demo data on the embedded SQLite at http://$(ADDR)
 	./$(BINARY) serve --demo --db $(DB) --addr $(ADDR)
 
-test: lint ## every check and every test (race detector on)
-	go test -race -count=1 ./...
+test: lint ## every check and every test (race detector on), on SQLite and, when STACKBOARD_TEST_POSTGRES is set, again on PostgreSQL
+	env -u STACKBOARD_TEST_POSTGRES go test -race -count=1 ./...
+	@if [ -n "$$STACKBOARD_TEST_POSTGRES" ]; then echo "again on PostgreSQL (STACKBOARD_TEST_POSTGRES)"; go test -race -count=1 ./...; \
+	else echo "PostgreSQL half skipped: STACKBOARD_TEST_POSTGRES is not set (.ci/with-postgres make test sets it)"; fi
 
 bench: ## Go benchmarks at sizes S, M, L and load runs (wrk) against a real server: one Markdown table on stdout
 	@command -v wrk >/dev/null || { echo "make bench needs wrk for its load runs: apt-get install -y wrk"; exit 1; }

@@ -32,6 +32,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"stackboard/models/testdb"
 )
 
 // Timeouts of the browser tests. A change must show on an open page within liveDeadline.
@@ -144,7 +146,7 @@ func (b *lockedBuffer) String() string {
 // shown when the test fails.
 func startServer(t *testing.T, extra ...string) *testServer {
 	t.Helper()
-	srv := &testServer{db: filepath.Join(t.TempDir(), "stackboard.db"), logs: &lockedBuffer{}}
+	srv := &testServer{db: testdb.DSN(t), logs: &lockedBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs, logWriter := io.Pipe()
 	done := make(chan error, 1)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"stackboard/models"
+	"stackboard/models/testdb"
 )
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (string, string, error) {
@@ -32,7 +33,7 @@ func writeFile(t *testing.T, dir, name, content string) string {
 
 func TestImportThenExportRoundTrips(t *testing.T) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "a.db")
+	db := testdb.DSN(t)
 	spec := filepath.Join("testdata", "spec", "list-products.yaml")
 	stdout, _, err := runCLI(t, nil, "import", "--db", db, spec)
 	if err != nil {
@@ -51,7 +52,7 @@ func TestImportThenExportRoundTrips(t *testing.T) {
 	}
 	exported := writeFile(t, dir, "exported.yaml", first)
 	// The database can also come from STACKBOARD_DB.
-	env := map[string]string{"STACKBOARD_DB": filepath.Join(dir, "b.db")}
+	env := map[string]string{"STACKBOARD_DB": testdb.DSN(t)}
 	if _, _, err := runCLI(t, env, "import", exported); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestImportThenExportRoundTrips(t *testing.T) {
 
 func TestImportErrorChangesNothing(t *testing.T) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "a.db")
+	db := testdb.DSN(t)
 	good := writeFile(t, dir, "good.yaml", "projects:\n  - id: proj-1\n    stacks:\n      - name: web\n")
 	bad := writeFile(t, dir, "bad.yaml", "projects:\n  - id: proj-1\n    stacks:\n      - name: api\n      - name: db\n      - name: cache\n        status: RUNING\n")
 	_, _, err := runCLI(t, nil, "import", "--db", db, good, bad)
@@ -114,7 +115,7 @@ func TestServeDemo(t *testing.T) {
 	logs, logWriter := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "demo.db"), "--demo"},
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", testdb.DSN(t), "--demo"},
 			func(string) string { return "" }, io.Discard, logWriter)
 		logWriter.Close()
 	}()
@@ -155,7 +156,7 @@ func TestServeDemo(t *testing.T) {
 func TestGenerateCommand(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db := filepath.Join(dir, "gen.db")
+	db := testdb.DSN(t)
 	stdout, _, err := runCLI(t, nil, "generate", "--size", "S", "--db", db)
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +182,7 @@ func TestGenerateCommand(t *testing.T) {
 		t.Fatalf("generate --out -: %v, summary %q, manifest %.40q", err, summary, manifest)
 	}
 	path := filepath.Join(dir, "fleet.yaml")
-	env := map[string]string{"STACKBOARD_SEED": "1", "STACKBOARD_DB": filepath.Join(dir, "imported.db")}
+	env := map[string]string{"STACKBOARD_SEED": "1", "STACKBOARD_DB": testdb.DSN(t)}
 	if _, _, err := runCLI(t, env, "generate", "--size", "S", "--out", path); err != nil {
 		t.Fatal(err)
 	}

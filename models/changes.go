@@ -158,7 +158,10 @@ func (w *Watcher) Run(ctx context.Context, notify func(ChangeSet)) error {
 		w.checked()
 		if set.Version > w.version {
 			w.version = set.Version
-			notify(set)
+			// The watcher is a goroutine of its own: a panic in a listener must not end the process.
+			if err := recovered(func() error { notify(set); return nil }); err != nil {
+				w.log.Error("watch: notify", "error", err)
+			}
 		}
 		if time.Since(lastTrim) > time.Minute {
 			lastTrim = time.Now()

@@ -3,16 +3,17 @@ package models
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"stackboard/models/testdb"
 )
 
 // A change written through another connection pool (as another process would) reaches the watcher, naming the
 // project, the stack and every product that holds the stack.
 func TestWatcherSeesChangesFromAnotherConnection(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "watched.db")
+	path := testdb.DSN(t)
 	watched := openTestDBAt(t, path)
 	writer := openTestDBAt(t, path)
 	loadDemo(t, writer)

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -34,7 +37,9 @@ func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
 	}
 	var dialector gorm.Dialector
 	if IsPostgres(dsn) {
-		dialector = postgres.Open(dsn)
+		dialector = postgres.New(postgres.Config{DSN: dsn, OptionOpenDB: []stdlib.OptionOpenDB{
+			stdlib.OptionAfterConnect(scanTimesInUTC),
+		}})
 	} else {
 		if dsn == "" {
 			return nil, fmt.Errorf("open database: no path given")
@@ -70,6 +75,17 @@ func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
 		}
 	}
 	return db, nil
+}
+
+// scanTimesInUTC makes a PostgreSQL connection read TIMESTAMPTZ columns as UTC times, as SQLite gives them back and
+// as Stackboard writes them; pgx's default is the machine's local zone.
+func scanTimesInUTC(_ context.Context, conn *pgx.Conn) error {
+	conn.TypeMap().RegisterType(&pgtype.Type{
+		Name:  "timestamptz",
+		OID:   pgtype.TimestamptzOID,
+		Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+	})
+	return nil
 }
 
 // Close closes the database's connections.

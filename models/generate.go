@@ -189,10 +189,7 @@ const generateBatchRows = 300
 // that running servers refresh, and then gathers the planner's statistics. It refuses, changing nothing, a database
 // that already holds projects or stacks.
 func FillDatabase(ctx context.Context, db *gorm.DB, f GeneratedFleet) (GenerateReport, error) {
-	if name := db.Dialector.Name(); name != "sqlite" {
-		// The rows carry their own primary keys, which would leave PostgreSQL's sequences behind.
-		return GenerateReport{}, fmt.Errorf("generate fills SQLite databases only; for %s, write a manifest with --out and import it", name)
-	}
+	postgres := db.Dialector.Name() == "postgres"
 	sqlDB, err := db.DB()
 	if err != nil {
 		return GenerateReport{}, err
@@ -209,13 +206,22 @@ func FillDatabase(ctx context.Context, db *gorm.DB, f GeneratedFleet) (GenerateR
 	if projects > 0 || stacks > 0 {
 		return GenerateReport{}, fmt.Errorf("the database already holds %d projects and %d stacks; generate fills only an empty database, so nothing was changed", projects, stacks)
 	}
-	if err := insertFleet(ctx, tx, f); err != nil {
+	if err := insertFleet(ctx, tx, postgres, f); err != nil {
 		return GenerateReport{}, fmt.Errorf("fill database: %w", err)
+	}
+	if postgres {
+		// The rows carry their own primary keys; the sequences must start after them.
+		for _, table := range []string{"stacks", "services", "products", "stack_events"} {
+			_, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'pk'), COALESCE(MAX(pk), 0) + 1, false) FROM `+table)
+			if err != nil {
+				return GenerateReport{}, fmt.Errorf("fill database: advance the keys of %s: %w", table, err)
+			}
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE stacks SET `+refreshRunStatusSQL); err != nil {
 		return GenerateReport{}, fmt.Errorf("fill database: roll up run statuses: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO changes (changed_at, project_id, stack_id, product_name) VALUES (?, '', '', '')`, Now()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO changes (changed_at, project_id, stack_id, product_name) VALUES (`+placeholder(postgres, 1)+`, '', '', '')`, Now()); err != nil {
 		return GenerateReport{}, fmt.Errorf("fill database: record the change: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -228,8 +234,8 @@ func FillDatabase(ctx context.Context, db *gorm.DB, f GeneratedFleet) (GenerateR
 		Products: len(f.Products), Events: len(f.Events)}, nil
 }
 
-func insertFleet(ctx context.Context, tx *sql.Tx, f GeneratedFleet) error {
-	projects := newRowInserter(ctx, tx, "projects", "id", "created_at")
+func insertFleet(ctx context.Context, tx *sql.Tx, postgres bool, f GeneratedFleet) error {
+	projects := newRowInserter(ctx, tx, postgres, "projects", "id", "created_at")
 	for _, p := range f.Projects {
 		if err := projects.add(p.ID, p.CreatedAt); err != nil {
 			return err
@@ -238,7 +244,7 @@ func insertFleet(ctx context.Context, tx *sql.Tx, f GeneratedFleet) error {
 	if err := projects.flush(); err != nil {
 		return err
 	}
-	stacks := newRowInserter(ctx, tx, "stacks", "pk", "project_id", "name", "stack_id", "description", "status",
+	stacks := newRowInserter(ctx, tx, postgres, "stacks", "pk", "project_id", "name", "stack_id", "description", "status",
 		"status_message", "metadata", "create_time", "update_time", "status_changed_at")
 	for _, s := range f.Stacks {
 		err := stacks.add(s.PK, s.ProjectID, s.Name, s.StackID, s.Description, s.Status, s.StatusMessage, s.Metadata,
@@ -250,7 +256,7 @@ func insertFleet(ctx context.Context, tx *sql.Tx, f GeneratedFleet) error {
 	if err := stacks.flush(); err != nil {
 		return err
 	}
-	services := newRowInserter(ctx, tx, "services", "pk", "stack_pk", "name", "ordinal", "state", "status", "domains",
+	services := newRowInserter(ctx, tx, postgres, "services", "pk", "stack_pk", "name", "ordinal", "state", "status", "domains",
 		"image_name", "image_tag")
 	for _, s := range f.Services {
 		if err := services.add(s.PK, s.StackPK, s.Name, s.Ordinal, s.State, s.Status, s.Domains, s.ImageName, s.ImageTag); err != nil {
@@ -260,7 +266,7 @@ func insertFleet(ctx context.Context, tx *sql.Tx, f GeneratedFleet) error {
 	if err := services.flush(); err != nil {
 		return err
 	}
-	products := newRowInserter(ctx, tx, "products", "pk", "name", "project_id", "created_at")
+	products := newRowInserter(ctx, tx, postgres, "products", "pk", "name", "project_id", "created_at")
 	for _, p := range f.Products {
 		if err := products.add(p.PK, p.Name, p.ProjectID, p.CreatedAt); err != nil {
 			return err
@@ -269,7 +275,7 @@ func insertFleet(ctx context.Context, tx *sql.Tx, f GeneratedFleet) error {
 	if err := products.flush(); err != nil {
 		return err
 	}
-	placements := newRowInserter(ctx, tx, "product_stacks", "product_pk", "stack_pk", "layer", "ordinal")
+	placements := newRowInserter(ctx, tx, postgres, "product_stacks", "product_pk", "stack_pk", "layer", "ordinal")
 	for _, ps := range f.ProductStacks {
 		if err := placements.add(ps.ProductPK, ps.StackPK, ps.Layer, ps.Ordinal); err != nil {
 			return err
@@ -278,7 +284,7 @@ func insertFleet(ctx context.Context, tx *sql.Tx, f GeneratedFleet) error {
 	if err := placements.flush(); err != nil {
 		return err
 	}
-	events := newRowInserter(ctx, tx, "stack_events", "pk", "stack_pk", "event_time", "resource_type", "resource_name",
+	events := newRowInserter(ctx, tx, postgres, "stack_events", "pk", "stack_pk", "event_time", "resource_type", "resource_name",
 		"event_type", "event_message", "elapsed_seconds")
 	for _, e := range f.Events {
 		if err := events.add(e.PK, e.StackPK, e.EventTime, e.ResourceType, e.ResourceName, e.EventType, e.EventMessage, e.ElapsedSeconds); err != nil {
@@ -290,22 +296,46 @@ func insertFleet(ctx context.Context, tx *sql.Tx, f GeneratedFleet) error {
 
 // rowInserter writes rows of one table in multi-row INSERT statements, the full-sized one prepared once.
 type rowInserter struct {
-	ctx     context.Context
-	tx      *sql.Tx
-	table   string
-	columns []string
-	full    *sql.Stmt
-	args    []any
+	ctx      context.Context
+	tx       *sql.Tx
+	numbered bool // $1 placeholders (PostgreSQL) rather than ?
+	table    string
+	columns  []string
+	full     *sql.Stmt
+	args     []any
 }
 
-func newRowInserter(ctx context.Context, tx *sql.Tx, table string, columns ...string) *rowInserter {
-	return &rowInserter{ctx: ctx, tx: tx, table: table, columns: columns, args: make([]any, 0, len(columns)*generateBatchRows)}
+func newRowInserter(ctx context.Context, tx *sql.Tx, numbered bool, table string, columns ...string) *rowInserter {
+	return &rowInserter{ctx: ctx, tx: tx, numbered: numbered, table: table, columns: columns, args: make([]any, 0, len(columns)*generateBatchRows)}
 }
 
 func (r *rowInserter) statement(rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(r.columns)), ", ") + ")"
-	return "INSERT INTO " + r.table + " (" + strings.Join(r.columns, ", ") + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + r.table + " (" + strings.Join(r.columns, ", ") + ") VALUES ")
+	n := 0
+	for row := range rows {
+		if row > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for column := range r.columns {
+			if column > 0 {
+				b.WriteString(", ")
+			}
+			n++
+			b.WriteString(placeholder(r.numbered, n))
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// placeholder is the n-th (from 1) parameter of a database/sql statement: $n for PostgreSQL, ? for SQLite.
+func placeholder(numbered bool, n int) string {
+	if numbered {
+		return "$" + strconv.Itoa(n)
+	}
+	return "?"
 }
 
 func (r *rowInserter) add(values ...any) error {

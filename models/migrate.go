@@ -110,7 +110,14 @@ func migrations() []migration {
 		}},
 		{5, "stacks keep their rolled-up run status", []string{
 			`ALTER TABLE stacks ADD COLUMN run_status VARCHAR(32) NOT NULL DEFAULT 'NOT-RUNNING'`,
-			`UPDATE stacks SET ` + refreshRunStatusSQL,
+			// Frozen copy of the run-status roll-up as it was when this migration was released: the query the
+			// code uses may change later, a released migration may not.
+			`UPDATE stacks SET run_status = (SELECT CASE
+				WHEN COUNT(sv.pk) = 0 THEN 'NOT-RUNNING'
+				WHEN SUM(CASE WHEN sv.status = 'RUNNING' THEN 1 ELSE 0 END) = COUNT(sv.pk) THEN 'RUNNING'
+				WHEN SUM(CASE WHEN sv.status = 'FAULT' THEN 1 ELSE 0 END) > 0 THEN 'FAULT'
+				WHEN SUM(CASE WHEN sv.status = 'NOT-RUNNING' THEN 1 ELSE 0 END) = COUNT(sv.pk) THEN 'NOT-RUNNING'
+				ELSE 'PARTIALLY-RUNNING' END FROM services sv WHERE sv.stack_pk = stacks.pk)`,
 			`CREATE INDEX stacks_project_statuses ON stacks (project_id, status, run_status)`,
 		}},
 		{6, "stacks keep RFS's deletion protection and auto-rollback settings", []string{
@@ -126,7 +133,14 @@ func SchemaVersion() int {
 	return all[len(all)-1].version
 }
 
-// Migrate applies, in order and each in its own transaction, every migration the database has not had yet.
+// migrationLockKey is the PostgreSQL advisory lock that serialises migrations across processes ("stackboard"
+// in ASCII).
+const migrationLockKey = 0x737461636b626f61
+
+// Migrate applies, in order and each in its own transaction, every migration the database has not had yet. Many
+// processes may start at once on one database: each step takes the database's migration lock first (on
+// PostgreSQL an advisory lock, on SQLite the write lock every IMMEDIATE transaction takes) and then reads the
+// version again, so a step another process has just applied is skipped rather than applied twice.
 func Migrate(ctx context.Context, db *gorm.DB) error {
 	return migrateTo(ctx, db, SchemaVersion())
 }
@@ -136,15 +150,18 @@ func Migrate(ctx context.Context, db *gorm.DB) error {
 func migrateTo(ctx context.Context, db *gorm.DB, target int) error {
 	db = db.WithContext(ctx)
 	types := dialectTypes(db)
-	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY,
-		name TEXT NOT NULL,
-		applied_at ` + types["{{time}}"] + ` NOT NULL
-	)`).Error; err != nil {
+	err := migrationStep(db, func(tx *gorm.DB) error {
+		return tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY,
+			name TEXT NOT NULL,
+			applied_at ` + types["{{time}}"] + ` NOT NULL
+		)`).Error
+	})
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	var current int
-	if err := db.Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current).Error; err != nil {
+	current, err := schemaVersion(db)
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if current > SchemaVersion() {
@@ -154,7 +171,11 @@ func migrateTo(ctx context.Context, db *gorm.DB, target int) error {
 		if m.version <= current || m.version > target {
 			continue
 		}
-		err := db.Transaction(func(tx *gorm.DB) error {
+		err := migrationStep(db, func(tx *gorm.DB) error {
+			applied, err := schemaVersion(tx)
+			if err != nil || applied >= m.version {
+				return err
+			}
 			for _, statement := range m.statements {
 				for placeholder, sqlType := range types {
 					statement = strings.ReplaceAll(statement, placeholder, sqlType)
@@ -171,6 +192,27 @@ func migrateTo(ctx context.Context, db *gorm.DB, target int) error {
 		}
 	}
 	return nil
+}
+
+// migrationStep runs fn in a transaction that holds the database's migration lock.
+func migrationStep(db *gorm.DB, fn func(tx *gorm.DB) error) error {
+	return db.Transaction(func(tx *gorm.DB) error {
+		if tx.Dialector.Name() == "postgres" {
+			if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, migrationLockKey).Error; err != nil {
+				return fmt.Errorf("take the migration lock: %w", err)
+			}
+		}
+		return fn(tx)
+	})
+}
+
+// schemaVersion reads the newest version recorded in schema_migrations.
+func schemaVersion(db *gorm.DB) (int, error) {
+	var version int
+	if err := db.Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&version).Error; err != nil {
+		return 0, err
+	}
+	return version, nil
 }
 
 // dialectTypes maps the migrations' placeholders to the column types of db's dialect.

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"gorm.io/gorm"
+
+	"stackboard/models/testdb"
 )
 
 // schemaVersions lists the versions recorded in schema_migrations, in order.
@@ -21,11 +23,15 @@ func schemaVersions(t *testing.T, db *gorm.DB) []int {
 	return versions
 }
 
-// tableNames lists the user tables of a SQLite database.
+// tableNames lists the user tables of the database.
 func tableNames(t *testing.T, db *gorm.DB) []string {
 	t.Helper()
 	var names []string
-	err := db.Raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).Scan(&names).Error
+	query := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`
+	if testdb.Postgres() {
+		query = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`
+	}
+	err := db.Raw(query).Scan(&names).Error
 	if err != nil {
 		t.Fatalf("list tables: %v", err)
 	}
@@ -86,7 +92,7 @@ func TestMigrateAgainIsANoOp(t *testing.T) {
 }
 
 func TestOpenSameFileTwice(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "test.db")
+	path := testdb.DSN(t)
 	first := openTestDBAt(t, path)
 	mustImport(t, first, `projects: [{id: shared, stacks: [{name: web}]}]`)
 
@@ -103,7 +109,7 @@ func TestOpenSameFileTwice(t *testing.T) {
 }
 
 func TestReopenKeepsData(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "test.db")
+	path := testdb.DSN(t)
 	db, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +125,7 @@ func TestReopenKeepsData(t *testing.T) {
 }
 
 func TestOpenRefusesANewerSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "test.db")
+	path := testdb.DSN(t)
 	db, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -185,6 +191,7 @@ func TestIsPostgres(t *testing.T) {
 }
 
 func TestSQLitePragmas(t *testing.T) {
+	testdb.SkipOnPostgres(t, "pragmas")
 	db := openTestDB(t)
 	tests := []struct {
 		pragma string
@@ -213,6 +220,7 @@ func TestSQLitePragmas(t *testing.T) {
 }
 
 func TestSQLitePragmasOnEveryPooledConnection(t *testing.T) {
+	testdb.SkipOnPostgres(t, "pragmas")
 	db := openTestDB(t)
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -277,7 +285,7 @@ products: [{name: shop, layers: [[web]]}]
 			t.Fatal(err)
 		}
 		err := db.Exec(`INSERT INTO product_stacks (product_pk, stack_pk, layer, ordinal) VALUES (?, ?, 2, 0)`, productPK, 999999).Error
-		if err == nil || !strings.Contains(err.Error(), "FOREIGN KEY constraint failed") {
+		if err == nil || !isForeignKeyFailure(err) {
 			t.Errorf("insert for a missing stack: %v, want a FOREIGN KEY constraint failure", err)
 		}
 	})
@@ -285,7 +293,7 @@ products: [{name: shop, layers: [[web]]}]
 		db := openTestDB(t)
 		err := db.Create(&Stack{ProjectID: "nowhere", Name: "web", StackID: "4d4f4ece-b291-4c71-8083-bec9b8a44de0",
 			Status: LifecycleCreationComplete, CreateTime: Now(), UpdateTime: Now(), StatusChangedAt: Now()}).Error
-		if err == nil || !strings.Contains(err.Error(), "FOREIGN KEY constraint failed") {
+		if err == nil || !isForeignKeyFailure(err) {
 			t.Errorf("insert a stack of a missing project: %v, want a FOREIGN KEY constraint failure", err)
 		}
 	})
@@ -296,8 +304,49 @@ projects: [{id: proj, stacks: [{name: web}]}]
 products: [{name: shop, layers: [[web]]}]
 `)
 		err := db.Exec(`DELETE FROM stacks WHERE name = ?`, "web").Error
-		if err == nil || !strings.Contains(err.Error(), "FOREIGN KEY constraint failed") {
+		if err == nil || !isForeignKeyFailure(err) {
 			t.Errorf("delete a stack a product uses: %v, want a FOREIGN KEY constraint failure", err)
 		}
 	})
+}
+
+// isForeignKeyFailure reports whether err is the engine's refusal of a write that breaks a foreign key.
+func isForeignKeyFailure(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "FOREIGN KEY constraint failed") ||
+		strings.Contains(err.Error(), "violates foreign key constraint"))
+}
+
+// Replicas started together on an empty database all come up: the migration lock lets one migrate while the others
+// wait, and they then find the schema current.
+func TestMigrationsAtOnce(t *testing.T) {
+	const processes = 4
+	dsn := testdb.DSN(t)
+	errs := make(chan error, processes)
+	dbs := make(chan *gorm.DB, processes)
+	start := make(chan struct{})
+	for range processes {
+		go func() {
+			<-start
+			db, err := Open(context.Background(), dsn)
+			if err == nil {
+				dbs <- db
+			}
+			errs <- err
+		}()
+	}
+	close(start)
+	for range processes {
+		if err := <-errs; err != nil {
+			t.Errorf("Open at once: %v", err)
+		}
+	}
+	close(dbs)
+	for db := range dbs {
+		if got := schemaVersions(t, db); len(got) != SchemaVersion() {
+			t.Errorf("schema_migrations = %v, want one row per version up to %d", got, SchemaVersion())
+		}
+		if err := Close(db); err != nil {
+			t.Error(err)
+		}
+	}
 }

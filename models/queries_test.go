@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"gorm.io/gorm"
+
+	"stackboard/models/testdb"
 )
 
 // specJSON reads an example of the API documents (copied verbatim into testdata) and compacts it.
@@ -180,7 +182,7 @@ func TestListProductsOfAnEmptyDatabase(t *testing.T) {
 }
 
 func TestListProductsOnAClosedDatabase(t *testing.T) {
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	db, err := Open(context.Background(), testdb.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,5 +411,41 @@ func TestListStatementCountsDoNotGrowWithTheData(t *testing.T) {
 				t.Errorf("ListStacks ran %d statements, want 1", got)
 			}
 		})
+	}
+}
+
+// Inside a transaction the product reads run one after another on its one connection: pgx's connections take one
+// query at a time, and reads at once on it failed with "conn busy" and then a panic.
+func TestFindProductsInsideATransaction(t *testing.T) {
+	db := openTestDB(t)
+	loadDemo(t, db)
+	want := len(listProducts(t, db))
+	for i := range 20 {
+		err := writeTransaction(context.Background(), db, func(tx *gorm.DB) error {
+			products, err := FindProducts(context.Background(), tx, ProductFilter{})
+			if err == nil && len(products) != want {
+				err = fmt.Errorf("%d products, want %d", len(products), want)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatalf("read %d in a transaction: %v", i, err)
+		}
+	}
+}
+
+// A panic in one of the concurrent reads is that read's error, on a pool and on a transaction alike.
+func TestReadConcurrentlyRecoversPanics(t *testing.T) {
+	db := openTestDB(t)
+	reads := []func() error{
+		func() error { return nil },
+		func() error { panic("boom") },
+	}
+	if err := readConcurrently(db, reads...); err == nil || err.Error() != "panic: boom" {
+		t.Errorf("on the pool: %v, want panic: boom", err)
+	}
+	err := db.Transaction(func(tx *gorm.DB) error { return readConcurrently(tx, reads...) })
+	if err == nil || err.Error() != "panic: boom" {
+		t.Errorf("on a transaction: %v, want panic: boom", err)
 	}
 }

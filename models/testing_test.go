@@ -3,26 +3,28 @@ package models
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"gorm.io/gorm"
+
+	"stackboard/models/testdb"
 )
 
-// openTestDB opens a fresh, migrated SQLite file in the test's temporary directory and closes it when the
-// test ends.
+// openTestDB opens a fresh, migrated database of the test's own (SQLite, or PostgreSQL when the run is on it:
+// see testdb) and closes it when the test ends.
 func openTestDB(t testing.TB) *gorm.DB {
 	t.Helper()
-	return openTestDBAt(t, filepath.Join(t.TempDir(), "test.db"))
+	return openTestDBAt(t, testdb.DSN(t))
 }
 
-// openTestDBAt opens (and migrates) the SQLite file at path and closes it when the test ends.
-func openTestDBAt(t testing.TB, path string) *gorm.DB {
+// openTestDBAt opens (and migrates) the database at dsn and closes it when the test ends; opening one dsn twice
+// gives two pools, as two processes would have.
+func openTestDBAt(t testing.TB, dsn string) *gorm.DB {
 	t.Helper()
-	db, err := Open(context.Background(), path)
+	db, err := Open(context.Background(), dsn)
 	if err != nil {
-		t.Fatalf("Open(%q): %v", path, err)
+		t.Fatalf("Open(%q): %v", dsn, err)
 	}
 	t.Cleanup(func() {
 		if err := Close(db); err != nil {

@@ -131,11 +131,6 @@ func (c *groupCommitter) commit(batch []*pendingWrite) {
 }
 
 // runWrite runs one write, turning a panic into its error so that the batch's other writes still commit.
-func runWrite(tx *gorm.DB, fn func(tx *gorm.DB) error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic in write: %v", p)
-		}
-	}()
-	return fn(tx)
+func runWrite(tx *gorm.DB, fn func(tx *gorm.DB) error) error {
+	return recovered(func() error { return fn(tx) })
 }

@@ -64,6 +64,13 @@ type responseCache struct {
 	flights map[string]*variantFlights
 }
 
+// representation is one encoding of a cached answer: its body and the header values that go with it.
+type representation struct {
+	body          []byte
+	etag          []string
+	contentLength []string
+}
+
 // cachedResponse is one rendered answer: its status, headers and body, and its gzip form made at most once.
 type cachedResponse struct {
 	key     string
@@ -76,10 +83,13 @@ type cachedResponse struct {
 	// failed is set when the render did not finish: it panicked, or wrote nothing at all.
 	failed bool
 
+	// plain and gzipped are the ready header values of the two representations, made once so that a hit
+	// allocates nothing for them.
+	plain, gzipped representation
+
 	// makeGzip, when set, makes the gzip form from kept pieces instead of compressing body.
 	makeGzip func() []byte
 	gzipOnce sync.Once
-	gzipped  []byte
 	// accounted is what the entry counts for in the cache's budget while stored; guarded by the cache's mu.
 	accounted int64
 }
@@ -199,6 +209,7 @@ func (c *responseCache) run(key string, vf *variantFlights, f *flight) {
 		c.renders <- struct{}{}
 		f.response = f.render(f.version)
 		<-c.renders
+		f.response.plain = c.representation(f.response, f.response.body, false)
 		if f.response.cacheable() {
 			c.store(f.response)
 		}
@@ -294,16 +305,24 @@ func (s *Server) cached(next http.Handler) http.Handler {
 		key := variantKey(r, handlers.RequestFrom(r.Context()))
 		gz := acceptsGzip(r.Header.Values(HeaderAcceptEncoding))
 		header := w.Header()
-		header.Set(HeaderCacheControl, "no-cache")
+		header[HeaderCacheControl] = noCache
 		ifNoneMatch := r.Header.Get(HeaderIfNoneMatch)
+		entry := s.cache.lookup(key, version)
 		// A tag this server made names a 200 of this variant at that version, so it is answered unseen; "*" asks
 		// whether the resource exists at all, which only the answer can tell.
-		if etag := s.cache.etag(key, version, gz); ifNoneMatch != "" && etagListed(ifNoneMatch, etag) {
-			header.Set(HeaderETag, etag)
-			w.WriteHeader(http.StatusNotModified)
-			return
+		if ifNoneMatch != "" && ifNoneMatch != "*" {
+			var etag []string
+			if entry != nil {
+				etag = s.cache.form(entry, gz).etag
+			} else {
+				etag = []string{s.cache.etag(key, version, gz)}
+			}
+			if etag != nil && etagListed(ifNoneMatch, etag[0]) {
+				header[canonicalETag] = etag
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
 		}
-		entry := s.cache.lookup(key, version)
 		if entry == nil {
 			var (
 				shared bool
@@ -321,8 +340,8 @@ func (s *Server) cached(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if ifNoneMatch == "*" && entry.cacheable() {
-			header.Set(HeaderETag, s.cache.etag(key, entry.version, gz && len(entry.body) >= minGzipBytes))
+		if ifNoneMatch != "" && entry.cacheable() && (ifNoneMatch == "*" || etagListed(ifNoneMatch, s.cache.form(entry, gz).etag[0])) {
+			header[canonicalETag] = s.cache.form(entry, gz).etag
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
@@ -361,27 +380,56 @@ func (w *responseRecorder) response(key string, version uint64) *cachedResponse 
 	return &cachedResponse{key: key, version: version, status: w.status, header: w.header, body: w.body.Bytes(), failed: failed, makeGzip: w.gzip}
 }
 
+// Header values every cached answer shares; net/http only reads them. Headers are set by their canonical name,
+// as net/http keeps them ("ETag" is kept as "Etag").
+var (
+	canonicalETag = http.CanonicalHeaderKey(HeaderETag)
+	noCache       = []string{"no-cache"}
+	gzipCoding    = []string{"gzip"}
+)
+
 // send writes an entry, gzipped when the client takes it and it is worth it.
 func (c *responseCache) send(w http.ResponseWriter, r *http.Request, entry *cachedResponse, acceptsGzip bool) {
 	header := w.Header()
 	for name, values := range entry.header {
 		header[name] = values
 	}
-	body := entry.body
-	cacheable := entry.cacheable()
-	useGzip := acceptsGzip && cacheable && len(body) >= minGzipBytes
-	if useGzip {
-		body = c.gzip(entry)
-		header.Set(HeaderContentEncoding, "gzip")
+	form := c.form(entry, acceptsGzip)
+	if form == &entry.gzipped {
+		header[HeaderContentEncoding] = gzipCoding
 	}
-	if cacheable {
-		header.Set(HeaderETag, c.etag(entry.key, entry.version, useGzip))
+	if form.etag != nil {
+		header[canonicalETag] = form.etag
 	}
-	header.Set(HeaderContentLength, strconv.Itoa(len(body)))
+	header[HeaderContentLength] = form.contentLength
 	w.WriteHeader(entry.status)
 	if r.Method != http.MethodHead {
-		w.Write(body)
+		w.Write(form.body)
 	}
+}
+
+// form is the representation of entry a client gets: gzip when it takes it, the answer may be shared and it is
+// worth compressing, else the plain body. Uncacheable answers carry no ETag.
+func (c *responseCache) form(entry *cachedResponse, acceptsGzip bool) *representation {
+	cacheable := entry.cacheable()
+	if acceptsGzip && cacheable && len(entry.body) >= minGzipBytes {
+		c.gzip(entry)
+		return &entry.gzipped
+	}
+	if entry.plain.contentLength == nil {
+		// An entry that was never stored (a 404, say) is seen by one request only.
+		entry.plain = c.representation(entry, entry.body, false)
+	}
+	return &entry.plain
+}
+
+// representation makes the header values of one encoding of an entry.
+func (c *responseCache) representation(entry *cachedResponse, body []byte, gzipped bool) representation {
+	form := representation{body: body, contentLength: []string{strconv.Itoa(len(body))}}
+	if entry.cacheable() {
+		form.etag = []string{c.etag(entry.key, entry.version, gzipped)}
+	}
+	return form
 }
 
 // gzip returns the entry's compressed body, compressing it on first use only.
@@ -390,7 +438,7 @@ func (c *responseCache) gzip(entry *cachedResponse) []byte {
 	entry.gzipOnce.Do(func() {
 		made = true
 		if entry.makeGzip != nil {
-			entry.gzipped = entry.makeGzip()
+			entry.gzipped = c.representation(entry, entry.makeGzip(), true)
 			return
 		}
 		var buf bytes.Buffer
@@ -398,12 +446,12 @@ func (c *responseCache) gzip(entry *cachedResponse) []byte {
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 		zw.Write(entry.body)
 		zw.Close()
-		entry.gzipped = buf.Bytes()
+		entry.gzipped = c.representation(entry, buf.Bytes(), true)
 	})
 	if made {
-		c.grow(entry, int64(len(entry.gzipped)))
+		c.grow(entry, int64(len(entry.gzipped.body)))
 	}
-	return entry.gzipped
+	return entry.gzipped.body
 }
 
 // responseRecorder is an http.ResponseWriter that keeps the answer in memory.

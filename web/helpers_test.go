@@ -15,16 +15,18 @@ import (
 	"gorm.io/gorm"
 
 	"stackboard/models"
+	"stackboard/models/testdb"
 )
 
 // clientRequestID is a valid Client-Request-Id (a UUID).
 const clientRequestID = "6a1f0c3e-2b7d-4f7e-9a53-0c1d2e3f4a5b"
 
-// openTestDB opens a fresh SQLite file in the test's temp dir and applies the named testdata manifests.
+// openTestDB opens a fresh database of the test's own (SQLite, or PostgreSQL when the run is on it: see testdb)
+// and applies the named testdata manifests.
 func openTestDB(t *testing.T, manifests ...string) *gorm.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := models.Open(ctx, filepath.Join(t.TempDir(), "stackboard.db"))
+	db, err := models.Open(ctx, testdb.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,11 +37,11 @@ func openTestDB(t *testing.T, manifests ...string) *gorm.DB {
 	return db
 }
 
-// openTwoPools opens one SQLite file twice: the pool a server reads, and another that writes as a second process
+// openTwoPools opens one database twice: the pool a server reads, and another that writes as a second process
 // (`stackboard import`) would.
 func openTwoPools(t *testing.T) (served, writer *gorm.DB) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "shared.db")
+	path := testdb.DSN(t)
 	for _, pool := range []**gorm.DB{&served, &writer} {
 		db, err := models.Open(context.Background(), path)
 		if err != nil {

@@ -29,8 +29,8 @@ const (
 // everything else gets JSON. An unknown ?format= value is an error, reported in the format the rest of the
 // request asks for. It runs once per request, in common; everything else reads its answer.
 func negotiate(r *http.Request) (handlers.Format, error) {
-	hxRequest := r.Header.Get(HeaderHXRequest) == "true"
-	fullPage := r.Header.Get(HeaderHXHistoryRestore) == "true" || r.Header.Get(HeaderHXBoosted) == "true"
+	hxRequest := headerIs(r.Header, canonicalHXRequest, "true")
+	fullPage := headerIs(r.Header, canonicalHXHistoryRestore, "true") || headerIs(r.Header, canonicalHXBoosted, "true")
 	html := handlers.FormatPage
 	if hxRequest && !fullPage {
 		html = handlers.FormatPartial
@@ -54,6 +54,20 @@ func negotiate(r *http.Request) (handlers.Format, error) {
 		return handlers.FormatPage, nil
 	}
 	return handlers.FormatJSON, nil
+}
+
+// The htmx headers' names as net/http keeps them: looking them up in that form spares canonicalising (and
+// allocating) their mixed-case names on every request.
+var (
+	canonicalHXRequest        = http.CanonicalHeaderKey(HeaderHXRequest)
+	canonicalHXHistoryRestore = http.CanonicalHeaderKey(HeaderHXHistoryRestore)
+	canonicalHXBoosted        = http.CanonicalHeaderKey(HeaderHXBoosted)
+)
+
+// headerIs reports whether the first value of a header, by its canonical name, is value.
+func headerIs(h http.Header, canonicalName, value string) bool {
+	values := h[canonicalName]
+	return len(values) > 0 && values[0] == value
 }
 
 func withoutFormat(r *http.Request) *http.Request {

@@ -37,10 +37,11 @@ func (s *Server) pipeline(rt route, fn handlerFunc) http.Handler {
 	if rt.cached && !rt.write {
 		next = s.cached(next)
 	}
+	vary := []string{s.vary(rt)}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := handlers.RequestFrom(r.Context())
 		req.Family, req.Write, req.Project, req.Failure = rt.family, rt.write, rt.project, rt.failure
-		w.Header().Set(HeaderVary, s.vary(rt))
+		w.Header()[HeaderVary] = vary
 		if req.FormatErr != nil {
 			s.renderError(w, r, &handlers.Error{Status: http.StatusBadRequest, Message: req.FormatErr.Error()})
 			return
