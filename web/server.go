@@ -60,7 +60,9 @@ func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 		origins: http.NewCrossOriginProtection(), out: newResponder(log),
 		hosts: newHostList(opts.AllowedHosts), logins: newRateLimiter(loginRate, loginBurst),
 	}
-	if !opts.WholeRenders {
+	// Fragments learn what changed from the change feed in key order, which is commit order only where writes
+	// commit one at a time (SQLite); elsewhere a key could commit after a later one was read, so lists render whole.
+	if !opts.WholeRenders && db.Dialector.Name() == "sqlite" {
 		s.fragments = models.NewProductFragments()
 	}
 	if opts.Tokens != nil {
