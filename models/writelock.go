@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -25,6 +26,8 @@ type groupCommitter struct {
 	mu      sync.Mutex
 	queue   []*pendingWrite
 	running bool
+
+	observer commitObserver
 }
 
 // pendingWrite is one write waiting for its transaction.
@@ -97,6 +100,7 @@ func (c *groupCommitter) commitAll() {
 
 // commit runs one batch in one transaction.
 func (c *groupCommitter) commit(batch []*pendingWrite) {
+	start := time.Now()
 	err := c.db.WithContext(context.WithoutCancel(batch[0].ctx)).Transaction(func(tx *gorm.DB) error {
 		for _, w := range batch {
 			if err := w.ctx.Err(); err != nil {
@@ -122,6 +126,8 @@ func (c *groupCommitter) commit(batch []*pendingWrite) {
 		}
 		return nil
 	})
+	// Observed before the writers hear back, so that what a writer reads of the metrics includes its own commit.
+	c.observer.observe(len(batch), time.Since(start))
 	for _, w := range batch {
 		if err != nil && w.err == nil {
 			w.err = fmt.Errorf("commit: %w", err)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"golang.org/x/time/rate"
 	"gopkg.in/yaml.v3"
 
 	"stackboard/handlers"
@@ -243,46 +244,52 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// rateLimiter allows each client (token, or address) a steady rate of writes with bursts.
+// rateLimiter allows each client (token, or address) a steady rate of writes with bursts, one
+// golang.org/x/time/rate limiter per client.
 type rateLimiter struct {
-	rate  float64
-	burst float64
+	rate  rate.Limit
+	burst int
 	mu    sync.Mutex
-	seen  map[string]*bucket
+	seen  map[string]*clientLimiter
 }
 
-type bucket struct {
-	tokens float64
-	last   time.Time
+type clientLimiter struct {
+	limiter *rate.Limiter
+	last    time.Time
 }
 
-func newRateLimiter(rate float64, burst int) *rateLimiter {
-	return &rateLimiter{rate: rate, burst: float64(max(burst, 1)), seen: make(map[string]*bucket)}
+// mostClients bounds the clients the limiter remembers; beyond it, those idle for a minute are forgotten (their
+// bucket would be full again by then anyway).
+const mostClients = 100_000
+
+func newRateLimiter(perSecond float64, burst int) *rateLimiter {
+	return &rateLimiter{rate: rate.Limit(perSecond), burst: max(burst, 1), seen: make(map[string]*clientLimiter)}
 }
 
 // allow takes one request from client's bucket; when empty it says how long until the next one is allowed.
 func (l *rateLimiter) allow(client string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.seen) > 100_000 {
-		for key, b := range l.seen {
-			if now.Sub(b.last) > time.Minute {
+	if len(l.seen) > mostClients {
+		for key, c := range l.seen {
+			if now.Sub(c.last) > time.Minute {
 				delete(l.seen, key)
 			}
 		}
 	}
-	b, ok := l.seen[client]
+	c, ok := l.seen[client]
 	if !ok {
-		b = &bucket{tokens: l.burst, last: now}
-		l.seen[client] = b
+		c = &clientLimiter{limiter: rate.NewLimiter(l.rate, l.burst)}
+		l.seen[client] = c
 	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
+	c.last = now
+	reservation := c.limiter.ReserveN(now, 1)
+	if delay := reservation.DelayFrom(now); delay > 0 {
+		// Refused requests take nothing from the bucket.
+		reservation.CancelAt(now)
+		return false, delay
 	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	return true, 0
 }
 
 // isWrite reports whether a method changes data.

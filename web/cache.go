@@ -57,6 +57,9 @@ type responseCache struct {
 	// readers miss at once, writes and cache hits keep a core.
 	renders chan struct{}
 
+	// hits, misses and evictions are counted for the metrics.
+	hits, misses, evictions atomic.Uint64
+
 	mu      sync.Mutex
 	used    int64
 	entries map[string]*list.Element
@@ -248,6 +251,7 @@ func (c *responseCache) store(entry *cachedResponse) {
 	c.used += size
 	for c.used > c.budget {
 		c.remove(c.lru.Back())
+		c.evictions.Add(1)
 	}
 }
 
@@ -260,6 +264,7 @@ func (c *responseCache) grow(entry *cachedResponse, by int64) {
 		c.used += by
 		for c.used > c.budget && c.lru.Len() > 1 {
 			c.remove(c.lru.Back())
+			c.evictions.Add(1)
 		}
 	}
 }
@@ -318,12 +323,16 @@ func (s *Server) cached(next http.Handler) http.Handler {
 				etag = []string{s.cache.etag(key, version, gz)}
 			}
 			if etag != nil && etagListed(ifNoneMatch, etag[0]) {
+				s.cache.hits.Add(1)
 				header[canonicalETag] = etag
 				w.WriteHeader(http.StatusNotModified)
 				return
 			}
 		}
-		if entry == nil {
+		if entry != nil {
+			s.cache.hits.Add(1)
+		} else {
+			s.cache.misses.Add(1)
 			var (
 				shared bool
 				err    error

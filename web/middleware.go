@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -24,6 +25,8 @@ const (
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	// bytes counts the body bytes written, for the access log.
+	bytes int
 	// beforeAnswer, when set, runs once just before the status goes out.
 	beforeAnswer func()
 }
@@ -42,7 +45,9 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the real writer (to flush streams, for example).
@@ -67,7 +72,8 @@ func (s *Server) common(next http.Handler) http.Handler {
 		// so that refusals before routing (a Host not allowed) answer in the right shape too.
 		req := &handlers.Request{ID: id, Family: prefixFamily(r.URL.Path)}
 		req.Format, req.FormatErr = negotiate(r)
-		r = r.WithContext(handlers.WithRequest(r.Context(), req))
+		ctx, route := withRouteInfo(handlers.WithRequest(r.Context(), req))
+		r = r.WithContext(ctx)
 		recorder := &statusRecorder{ResponseWriter: w}
 		if isWrite(r.Method) {
 			// A write has committed by the time it answers; a new data version before the answer goes out means
@@ -85,8 +91,11 @@ func (s *Server) common(next http.Handler) http.Handler {
 					s.renderError(recorder, r, fmt.Errorf("panic: %v", p))
 				}
 			}
-			s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", recorder.status,
-				"duration_ms", time.Since(start).Milliseconds(), "request_id", id)
+			took := time.Since(start)
+			status := cmp.Or(recorder.status, http.StatusOK) // a handler that writes nothing answers 200
+			s.metrics.observe(route.pattern, r.Method, status, took)
+			s.log.InfoContext(r.Context(), "request", "method", r.Method, "route", route.pattern, "path", r.URL.Path,
+				"status", status, "bytes", recorder.bytes, "duration_ms", took.Milliseconds(), "request_id", id)
 		}()
 		next.ServeHTTP(recorder, r)
 	})

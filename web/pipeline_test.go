@@ -234,7 +234,7 @@ products:
 	}
 }
 
-// When the change watcher fails, the server says so instead of going quiet: /healthz is a 503, streams stay open
+// When the change watcher fails, the server says so instead of going quiet: /readyz is a 503 (/healthz, liveness, stays 200), streams stay open
 // and say "stale", reads stop trusting the cache, and when the watcher is back streams say "live".
 func TestWatcherFailureIsReportedAndRetried(t *testing.T) {
 	served, writer := openTwoPools(t)
@@ -244,7 +244,7 @@ func TestWatcherFailureIsReportedAndRetried(t *testing.T) {
 	_, events := openStream(t, url, "products")
 	waitForEvent(t, events, "hello", time.Second)
 	healthz := func() int {
-		resp, err := http.Get(url + "/healthz")
+		resp, err := http.Get(url + "/readyz")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,7 +261,10 @@ func TestWatcherFailureIsReportedAndRetried(t *testing.T) {
 	}
 	waitForEvent(t, events, "stale", 3*time.Second)
 	if status := healthz(); status != http.StatusServiceUnavailable {
-		t.Errorf("healthz with the watcher down: %d, want 503", status)
+		t.Errorf("readyz with the watcher down: %d, want 503", status)
+	}
+	if rec := get(t, server, "/healthz"); rec.Code != http.StatusOK {
+		t.Errorf("healthz (liveness) with the watcher down: %d, want 200", rec.Code)
 	}
 	// Another process's write is seen at once although the watcher cannot tell: the cache is not trusted.
 	if err := writer.Exec(`UPDATE stacks SET description = 'seen while stale' WHERE name = 'kodo'`).Error; err != nil {

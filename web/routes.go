@@ -37,7 +37,7 @@ func (s *Server) routes() http.Handler {
 	stacks := handlers.Stacks{DB: s.db, Out: out, Writes: writes}
 	services := handlers.Services{Writes: writes}
 	events := handlers.Events{DB: s.db, Out: out}
-	health := handlers.Health{DB: s.db, Out: out, Watcher: s.watch.err}
+	health := s.readiness()
 
 	var (
 		page       = route{family: handlers.FamilyPage}
@@ -54,6 +54,7 @@ func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
 	// secure refuses paths with dot segments; mux's cleaning would answer them with a 301 instead.
 	r.SkipClean(true)
+	r.Use(recordRoute)
 	r.NotFoundHandler = s.unmatched(func(w http.ResponseWriter, r *http.Request) error {
 		return &handlers.Error{Status: http.StatusNotFound, Message: "Not Found: no page or API at " + r.URL.Path}
 	})
@@ -66,7 +67,11 @@ func (s *Server) routes() http.Handler {
 	const get, head, post, put, patch, del = http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete
 
 	handle("/", openPage, redirectTo("/api/products"), get, head)
-	handle("/healthz", openPage, health.Check, get, head)
+	handle("/healthz", openPage, health.Live, get, head)
+	handle("/readyz", openPage, health.Ready, get, head)
+	if !s.metricsElsewhere {
+		handle(metricsPath, page, s.serveMetrics, get, head)
+	}
 	r.PathPrefix("/static/").Handler(s.pipeline(openPage, staticFiles(static.Files))).Methods(get, head)
 
 	handle("/events", page, s.events, get)
@@ -122,4 +127,9 @@ func redirectTo(path string) handlerFunc {
 		http.Redirect(w, r, path, http.StatusFound)
 		return nil
 	}
+}
+
+// readiness is the health handler over this server's database and change watcher.
+func (s *Server) readiness() handlers.Health {
+	return handlers.Health{DB: s.db, Out: s.out, Watcher: s.watch.readiness}
 }

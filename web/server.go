@@ -26,11 +26,14 @@ type Server struct {
 	// fragments keep each product's JSON between renders of the list; nil renders it whole every time.
 	fragments *models.ProductFragments
 	watch     *watchHealth
-	origins   *http.CrossOriginProtection
-	out       responder
-	hosts     hostList
-	logins    *rateLimiter
-	handler   http.Handler
+	metrics   *metrics
+	// metricsElsewhere leaves /metrics off the router (Options.MetricsElsewhere).
+	metricsElsewhere bool
+	origins          *http.CrossOriginProtection
+	out              responder
+	hosts            hostList
+	logins           *rateLimiter
+	handler          http.Handler
 }
 
 // Options configure a Server; the zero value serves openly without a rate limit.
@@ -48,6 +51,8 @@ type Options struct {
 	// AllowedHosts are the host names the server answers to (AllowedHosts makes the usual list); empty means
 	// any, which only tests that send made-up hosts want.
 	AllowedHosts []string
+	// MetricsElsewhere leaves /metrics off the main address: MetricsHandler serves them on one of their own.
+	MetricsElsewhere bool
 	// WholeRenders renders the product list whole after every change instead of from kept fragments: the
 	// reference the fragments are tested and measured against.
 	WholeRenders bool
@@ -65,6 +70,8 @@ func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 	if !opts.WholeRenders && db.Dialector.Name() == "sqlite" {
 		s.fragments = models.NewProductFragments()
 	}
+	s.metrics = s.newMetrics()
+	s.metricsElsewhere = opts.MetricsElsewhere
 	if opts.Tokens != nil {
 		s.auth = newAuth(opts.Tokens, opts.AuthReads)
 	}

@@ -1,0 +1,303 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"gorm.io/gorm"
+
+	"stackboard/handlers"
+	"stackboard/models"
+)
+
+// metricsPath is where the Prometheus metrics are served.
+const metricsPath = "/metrics"
+
+// unmatchedRoute labels the requests that matched no route (404s and 405s), so that scanners cannot grow the
+// label set with paths of their choosing.
+const unmatchedRoute = "unmatched"
+
+// metrics are the server's Prometheus collectors, in a registry of their own.
+type metrics struct {
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+}
+
+func (s *Server) newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stackboard_http_requests_total",
+			Help: "HTTP requests answered, by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "stackboard_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route pattern and method.",
+			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+	}
+	writeBatch := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "stackboard_write_batch_size",
+		Help:    "Writes committed together in one SQLite transaction by the group committer.",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 8),
+	})
+	commitTime := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "stackboard_write_commit_duration_seconds",
+		Help:    "Time of one group commit's transaction, from its first write to its commit.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12),
+	})
+	if models.ObserveCommits(s.db, func(writes int, took time.Duration) {
+		writeBatch.Observe(float64(writes))
+		commitTime.Observe(took.Seconds())
+	}) {
+		m.registry.MustRegister(writeBatch, commitTime)
+	}
+	cache := s.cache
+	gauge := func(name, help string, value func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, value)
+	}
+	counter := func(name, help string, value func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, value)
+	}
+	m.registry.MustRegister(
+		m.requests, m.durations,
+		counter("stackboard_cache_hits_total", "Reads answered from the response cache, 304s included.",
+			func() float64 { return float64(cache.hits.Load()) }),
+		counter("stackboard_cache_misses_total", "Reads the response cache did not hold for the current data version.",
+			func() float64 { return float64(cache.misses.Load()) }),
+		counter("stackboard_cache_evictions_total", "Entries the response cache dropped to stay within its budget.",
+			func() float64 { return float64(cache.evictions.Load()) }),
+		gauge("stackboard_cache_bytes", "Bytes the response cache holds.", func() float64 {
+			_, bytes := cache.stats()
+			return float64(bytes)
+		}),
+		gauge("stackboard_cache_entries", "Answers the response cache holds.", func() float64 {
+			entries, _ := cache.stats()
+			return float64(entries)
+		}),
+		gauge("stackboard_renders_in_flight", "Renders of read answers running now.",
+			func() float64 { return float64(len(cache.renders)) }),
+		gauge("stackboard_sse_subscribers", "Open live-update streams.",
+			func() float64 { return float64(s.hub.subscribers()) }),
+		gauge("stackboard_data_version", "The data version this process serves; it grows with every change.",
+			func() float64 { return float64(cache.version.Load()) }),
+		gauge("stackboard_watcher_up", "1 while the change watcher is current, 0 while it is down or stale.", func() float64 {
+			if s.watch.current() {
+				return 1
+			}
+			return 0
+		}),
+		gauge("stackboard_watcher_lag_seconds", "Seconds since the change watcher last looked at the database; changes by other processes reach pages this late at most.", func() float64 {
+			last := s.watch.lastLook()
+			if last.IsZero() {
+				return 0
+			}
+			return time.Since(last).Seconds()
+		}),
+		newFleetCollector(s.db, s.log, func() uint64 { return cache.version.Load() }),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	if sqlDB, err := s.db.DB(); err == nil {
+		m.registry.MustRegister(collectors.NewDBStatsCollector(sqlDB, "stackboard"))
+	}
+	return m
+}
+
+// observe counts one answered request.
+func (m *metrics) observe(route, method string, status int, took time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.durations.WithLabelValues(route, method).Observe(took.Seconds())
+}
+
+// MetricsHandler serves the Prometheus metrics without any access check, for a listener of its own
+// (--metrics-addr).
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	})
+}
+
+// serveMetrics answers GET /metrics on the main address. The fleet metrics name every project's stacks, so with
+// reads protected they need a token that reads every project.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
+	access := handlers.AccessFrom(r.Context())
+	if err := access.RequireToken(false); err != nil {
+		return err
+	}
+	if access.VisibleProjects() != nil {
+		return &handlers.Error{Status: http.StatusForbidden, Message: "Forbidden: the metrics cover every project; token " + access.Token.Name + " does not read them all"}
+	}
+	w.Header().Set(HeaderCacheControl, "no-store")
+	s.MetricsHandler().ServeHTTP(w, r)
+	return nil
+}
+
+// routeInfo carries the matched route's pattern from inside the router out to the middleware around it.
+type routeInfo struct {
+	pattern string
+}
+
+type routeInfoKey struct{}
+
+func withRouteInfo(ctx context.Context) (context.Context, *routeInfo) {
+	info := &routeInfo{pattern: unmatchedRoute}
+	return context.WithValue(ctx, routeInfoKey{}, info), info
+}
+
+// recordRoute is router middleware: it notes the pattern of the route that matched.
+func recordRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if info, ok := r.Context().Value(routeInfoKey{}).(*routeInfo); ok {
+			if route := mux.CurrentRoute(r); route != nil {
+				if pattern, err := route.GetPathTemplate(); err == nil {
+					info.pattern = pattern
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// lastLook is the time of the watcher's last successful look at the database; zero before the first.
+func (h *watchHealth) lastLook() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.checked
+}
+
+// readiness says why the server is not ready to take traffic as far as the watcher goes, or nil: unlike err,
+// a watcher that has not looked at the database yet (not started) is not ready.
+func (h *watchHealth) readiness() error {
+	if h.lastLook().IsZero() {
+		return errors.New("the change watcher has not looked at the database yet")
+	}
+	return h.err()
+}
+
+// subscribers counts the open streams.
+func (h *hub) subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
+// fleetCollector exports the fleet's state. It reads the database at most once per data version and never while
+// a scrape waits (but the first), so that however often Prometheus scrapes, a scrape costs no query.
+type fleetCollector struct {
+	db      *gorm.DB
+	log     *slog.Logger
+	version func() uint64
+
+	stacks, products, productStable, failedSeconds, readErrors, dataVersion *prometheus.Desc
+
+	mu       sync.Mutex
+	loaded   bool
+	reading  bool
+	at       uint64
+	snapshot models.FleetMetrics
+	failures int
+}
+
+// fleetReadTimeout bounds one read of the fleet.
+const fleetReadTimeout = 5 * time.Second
+
+func newFleetCollector(db *gorm.DB, log *slog.Logger, version func() uint64) *fleetCollector {
+	return &fleetCollector{
+		db: db, log: log, version: version,
+		stacks: prometheus.NewDesc("stackboard_stacks", "Stacks by project, lifecycle status and run status.",
+			[]string{"project", "lifecycle", "run_status"}, nil),
+		products: prometheus.NewDesc("stackboard_products", "Products by stability (is_stable: every stack RUNNING).",
+			[]string{"stable"}, nil),
+		productStable: prometheus.NewDesc("stackboard_product_stable", "1 when every stack of the product is RUNNING, else 0.",
+			[]string{"product"}, nil),
+		failedSeconds: prometheus.NewDesc("stackboard_stack_failed_seconds",
+			"Seconds a stack has been in its failed state: a *_FAILED lifecycle status, or the FAULT run status.",
+			[]string{"project", "stack", "status"}, nil),
+		readErrors: prometheus.NewDesc("stackboard_fleet_read_errors_total", "Failed reads of the fleet for the metrics; the last good read is exported meanwhile.",
+			nil, nil),
+		dataVersion: prometheus.NewDesc("stackboard_fleet_data_version", "The data version the fleet metrics were read at; behind stackboard_data_version while a read runs.",
+			nil, nil),
+	}
+}
+
+// Describe sends the descriptions of the fleet metrics.
+func (c *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.stacks, c.products, c.productStable, c.failedSeconds, c.readErrors, c.dataVersion} {
+		ch <- d
+	}
+}
+
+// Collect sends the fleet metrics of the current data version, reading the database only when it changed.
+func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
+	snapshot, version, failures := c.current()
+	ch <- prometheus.MustNewConstMetric(c.dataVersion, prometheus.GaugeValue, float64(version))
+	for _, s := range snapshot.Stacks {
+		ch <- prometheus.MustNewConstMetric(c.stacks, prometheus.GaugeValue, float64(s.Stacks), s.ProjectID, s.Lifecycle, s.RunStatus)
+	}
+	var stable, unstable float64
+	for _, p := range snapshot.Products {
+		value := 0.0
+		if p.Stable {
+			value = 1
+			stable++
+		} else {
+			unstable++
+		}
+		ch <- prometheus.MustNewConstMetric(c.productStable, prometheus.GaugeValue, value, p.Name)
+	}
+	ch <- prometheus.MustNewConstMetric(c.products, prometheus.GaugeValue, stable, "true")
+	ch <- prometheus.MustNewConstMetric(c.products, prometheus.GaugeValue, unstable, "false")
+	now := time.Now()
+	for _, f := range snapshot.Failed {
+		ch <- prometheus.MustNewConstMetric(c.failedSeconds, prometheus.GaugeValue, max(0, now.Sub(f.Since).Seconds()), f.ProjectID, f.Name, f.Status)
+	}
+	ch <- prometheus.MustNewConstMetric(c.readErrors, prometheus.CounterValue, float64(failures))
+}
+
+// current returns the last fleet read. The first scrape reads it; later ones that find the data version moved
+// start one read in the background and answer from the last one meanwhile, so that a scrape never waits for
+// SQL however fast the data changes (stackboard_fleet_data_version says which version the fleet is of).
+func (c *fleetCollector) current() (models.FleetMetrics, uint64, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// The version is read before the fleet: a change during the read leaves the snapshot at the older version,
+	// to be read again.
+	version := c.version()
+	switch {
+	case !c.loaded:
+		c.load(version)
+	case c.at != version && !c.reading:
+		c.reading = true
+		go func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.reading = false
+			c.load(version)
+		}()
+	}
+	return c.snapshot, c.at, c.failures
+}
+
+// load reads the fleet at version; c.mu is held.
+func (c *fleetCollector) load(version uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), fleetReadTimeout)
+	defer cancel()
+	snapshot, err := models.LoadFleetMetrics(ctx, c.db)
+	if err != nil {
+		c.failures++
+		c.log.Warn("metrics: read the fleet", "error", err)
+		return
+	}
+	c.snapshot, c.at, c.loaded = snapshot, version, true
+}
