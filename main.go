@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -31,6 +32,7 @@ Commands:
   import    apply manifests (YAML or JSON) to the database, all or nothing
   export    print the whole database as a manifest
   generate  fill an empty database (or write a manifest) with a made-up fleet: --size S, M or L
+  backup    copy a live SQLite database to a new file (--out) and check the copy's integrity
 
 Run "stackboard <command> -h" for a command's flags. Every flag can also be set by an
 environment variable: --db by STACKBOARD_DB, --addr by STACKBOARD_ADDR, and so on.
@@ -70,6 +72,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cacheMB := flags.Int("cache-mb", int(web.DefaultCacheBytes>>20), "memory for rendered answers kept until the data changes (0: no cache)")
 		publicURL := flags.String("public-url", "", "the URL people reach this server at (behind a proxy, say); its host is allowed too")
 		allowedHosts := flags.String("allowed-hosts", "", "more host names the server answers to, comma-separated (others get 400)")
+		var ops operability
+		flags.StringVar(&ops.metricsAddr, "metrics-addr", "", "serve /metrics on this address of its own, without a token, instead of on --addr")
+		flags.StringVar(&ops.debugAddr, "debug-addr", "", "serve pprof and expvar on this address (off by default; loopback only unless --debug-open)")
+		debugOpen := flags.Bool("debug-open", false, "allow a --debug-addr that other machines can reach")
+		flags.StringVar(&ops.logFormat, "log-format", "text", "log format: text or json")
+		flags.StringVar(&ops.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+		flags.DurationVar(&ops.slowSQL, "slow-sql", 200*time.Millisecond, "log SQL statements slower than this as warnings (0: never)")
+		keepEvents := flags.String("keep-events", "", "prune events older than this, such as 90d (default: keep all)")
 		memoryMB := flags.Int("memory-mb", 100, "soft limit of the process's memory; the garbage collector works harder near it (0: none; GOMEMLIMIT wins)")
 		if err := parseFlags(flags, args, getenv); err != nil {
 			return err
@@ -77,7 +87,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if flags.NArg() > 0 {
 			return fmt.Errorf("serve takes no arguments, got %q", flags.Args())
 		}
-		opts := web.Options{AuthReads: *authReads, WriteRate: *writeRate, WriteBurst: *writeBurst, CacheBytes: int64(*cacheMB) << 20}
+		if ops.debugAddr != "" {
+			if err := web.CheckDebugAddress(ops.debugAddr, *debugOpen); err != nil {
+				return err
+			}
+		}
+		keep, err := models.ParseRetention(*keepEvents)
+		if err != nil {
+			return fmt.Errorf("--keep-events: %w", err)
+		}
+		ops.keepEvents = keep
+		opts := web.Options{AuthReads: *authReads, MetricsElsewhere: ops.metricsAddr != "", KeepEvents: keep, WriteRate: *writeRate, WriteBurst: *writeBurst, CacheBytes: int64(*cacheMB) << 20}
 		if *cacheMB <= 0 {
 			opts.CacheBytes = -1
 		}
@@ -101,7 +121,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err := web.CheckListenAddress(*addr, *tokens != "", *insecureOpen); err != nil {
 			return err
 		}
-		return serve(ctx, *db, *addr, *demo, opts, stderr)
+		return serve(ctx, *db, *addr, *demo, opts, ops, stderr)
 	case "import":
 		if err := parseFlags(flags, args, getenv); err != nil {
 			return err
@@ -134,6 +154,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return errors.New("generate fills --db or writes --out, not both")
 		}
 		return generate(ctx, *db, *size, *seed, *out, stdout, stderr)
+	case "backup":
+		out := flags.String("out", "", "the new file to write the copy to")
+		if err := parseFlags(flags, args, getenv); err != nil {
+			return err
+		}
+		if flags.NArg() > 0 {
+			return fmt.Errorf("backup takes no arguments, got %q", flags.Args())
+		}
+		if *out == "" {
+			return errors.New("backup needs --out FILE")
+		}
+		return backup(ctx, *db, *out, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -163,8 +195,35 @@ func parseFlags(flags *flag.FlagSet, args []string, getenv func(string) string) 
 	return err
 }
 
-func serve(ctx context.Context, dsn, addr string, demo bool, opts web.Options, stderr io.Writer) error {
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+// operability is how serve is watched and kept: its logs, metrics and profiles, and how long it keeps events.
+type operability struct {
+	metricsAddr, debugAddr string
+	logFormat, logLevel    string
+	slowSQL                time.Duration
+	keepEvents             time.Duration
+}
+
+// newLogger makes the logger --log-format and --log-level ask for.
+func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	options := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, options)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, options)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+func serve(ctx context.Context, dsn, addr string, demo bool, opts web.Options, ops operability, stderr io.Writer) error {
+	log, err := newLogger(ops.logFormat, ops.logLevel, stderr)
+	if err != nil {
+		return err
+	}
 	if opts.Tokens == nil {
 		log.Warn("no --tokens: anyone who reaches " + addr + " can change data")
 	}
@@ -173,6 +232,7 @@ func serve(ctx context.Context, dsn, addr string, demo bool, opts web.Options, s
 		return err
 	}
 	defer models.Close(db)
+	models.LogSQL(db, log, ops.slowSQL)
 	if demo {
 		loaded, err := models.LoadDemo(ctx, db)
 		if err != nil {
@@ -187,11 +247,57 @@ func serve(ctx context.Context, dsn, addr string, demo bool, opts web.Options, s
 	defer stop()
 	watching := make(chan error, 1)
 	go func() { watching <- server.Run(ctx) }()
+	// The side listeners serve until ctx ends; one that cannot listen stops the server.
+	side := make(chan error, 2)
+	sides := 0
+	for _, l := range []struct {
+		name, addr string
+		handler    http.Handler
+	}{{"metrics", ops.metricsAddr, server.MetricsHandler()}, {"debug", ops.debugAddr, web.DebugHandler()}} {
+		if l.addr == "" {
+			continue
+		}
+		sides++
+		go func() {
+			err := web.ListenAndServe(ctx, l.addr, l.handler, log, func(a net.Addr) {
+				log.Info("serving "+l.name, "url", "http://"+a.String())
+			})
+			if err != nil {
+				stop()
+			}
+			side <- err
+		}()
+	}
+	if ops.keepEvents > 0 {
+		go models.KeepEvents(ctx, db, log, ops.keepEvents)
+	}
 	err = web.ListenAndServe(ctx, addr, server, log, func(a net.Addr) {
 		log.Info("serving", "url", "http://"+a.String(), "db", redact(dsn))
 	})
 	stop()
-	return errors.Join(err, <-watching)
+	errs := []error{err, <-watching}
+	for range sides {
+		errs = append(errs, <-side)
+	}
+	return errors.Join(errs...)
+}
+
+// backup copies a live SQLite database to out and checks the copy.
+func backup(ctx context.Context, dsn, out string, stdout io.Writer) error {
+	if models.IsPostgres(dsn) {
+		return models.ErrBackupPostgres
+	}
+	db, err := openDB(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer models.Close(db)
+	start := time.Now()
+	if err := models.Backup(ctx, db, out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s in %.1fs; integrity_check: ok\n", dsn, out, time.Since(start).Seconds())
+	return nil
 }
 
 func importFiles(ctx context.Context, dsn string, paths []string, stdout io.Writer) error {

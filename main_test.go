@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -96,6 +97,13 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"import", "--db", filepath.Join(dir, "x.db"), filepath.Join(dir, "missing.yaml")}, "no such file"},
 		{[]string{"export", "--db", filepath.Join(dir, "missing.db")}, "no such file"},
 		{[]string{"serve", "--addr"}, "flag needs an argument"},
+		{[]string{"serve", "--log-format", "xml"}, `--log-format "xml": use text or json`},
+		{[]string{"serve", "--log-level", "loud"}, `--log-level "loud"`},
+		{[]string{"serve", "--keep-events", "forever"}, `--keep-events: "forever"`},
+		{[]string{"serve", "--debug-addr", "0.0.0.0:6060"}, "refusing to serve profiles on 0.0.0.0:6060"},
+		{[]string{"backup", "--db", filepath.Join(dir, "x.db")}, "backup needs --out FILE"},
+		{[]string{"backup", "--db", filepath.Join(dir, "missing.db"), "--out", filepath.Join(dir, "copy.db")}, "no such file"},
+		{[]string{"backup", "--db", "postgres://localhost/stackboard", "--out", filepath.Join(dir, "copy.db")}, "use pg_dump"},
 	}
 	for _, tt := range tests {
 		_, _, err := runCLI(t, nil, tt.args...)
@@ -215,5 +223,105 @@ func TestGenerateCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x.db")); err == nil {
 		t.Error("a bad --size created the database file")
+	}
+}
+
+// serve with its operability flags: JSON logs with an access line per request, metrics and profiles on addresses
+// of their own.
+func TestServeOperability(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs, logWriter := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", testdb.DSN(t), "--demo", "--log-format", "json",
+			"--metrics-addr", "127.0.0.1:0", "--debug-addr", "127.0.0.1:0", "--keep-events", "90d", "--slow-sql", "1h"},
+			func(string) string { return "" }, io.Discard, logWriter)
+		logWriter.Close()
+	}()
+	lines := make(chan map[string]any, 100)
+	go func() {
+		defer close(lines)
+		scanner := bufio.NewScanner(logs)
+		for scanner.Scan() {
+			var line map[string]any
+			if err := json.Unmarshal(scanner.Bytes(), &line); err != nil {
+				t.Errorf("a log line is not JSON: %v: %s", err, scanner.Text())
+				continue
+			}
+			lines <- line
+		}
+	}()
+	urls := map[string]string{}
+	for len(urls) < 3 {
+		line, ok := <-lines
+		if !ok {
+			t.Fatalf("the server stopped before saying where it listens: %v", <-done)
+		}
+		if msg, _ := line["msg"].(string); strings.HasPrefix(msg, "serving") {
+			urls[msg], _ = line["url"].(string)
+		}
+	}
+	fetch := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := fetch(urls["serving metrics"] + "/metrics"); code != 200 || !strings.Contains(body, `stackboard_product_stable{product="memcached"} 1`) {
+		t.Errorf("metrics address: %d %.300s", code, body)
+	}
+	if code, _ := fetch(urls["serving"] + "/metrics"); code != http.StatusNotFound {
+		t.Errorf("/metrics on the main address with --metrics-addr: %d, want 404", code)
+	}
+	if code, body := fetch(urls["serving debug"] + "/debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
+		t.Errorf("pprof: %d %.200s", code, body)
+	}
+	if code, body := fetch(urls["serving debug"] + "/debug/vars"); code != 200 || !strings.Contains(body, "memstats") {
+		t.Errorf("expvar: %d %.200s", code, body)
+	}
+	code, body := fetch(urls["serving"] + "/api/products/kodo")
+	if code != 200 {
+		t.Fatalf("GET /api/products/kodo: %d", code)
+	}
+	for line := range lines {
+		if line["msg"] != "request" || line["path"] != "/api/products/kodo" {
+			continue
+		}
+		if line["route"] != "/api/products/{product_name}" || line["status"] != float64(200) || line["bytes"] != float64(len(body)) ||
+			line["request_id"] == "" || line["duration_ms"] == nil {
+			t.Errorf("access log line: %v (body %d bytes)", line, len(body))
+		}
+		break
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve returned %v", err)
+	}
+}
+
+// backup copies a live database to a new file that exports the same and passes the integrity check.
+func TestBackupCommand(t *testing.T) {
+	testdb.SkipOnPostgres(t, "backup copies SQLite files")
+	dir := t.TempDir()
+	source := filepath.Join(dir, "live.db")
+	if _, _, err := runCLI(t, nil, "import", "--db", source, filepath.Join("testdata", "spec", "list-products.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(dir, "copy.db")
+	stdout, _, err := runCLI(t, nil, "backup", "--db", source, "--out", copyPath)
+	if err != nil || !strings.Contains(stdout, "integrity_check: ok") {
+		t.Fatalf("backup: %q, %v", stdout, err)
+	}
+	want, _, _ := runCLI(t, nil, "export", "--db", source)
+	got, _, err := runCLI(t, nil, "export", "--db", copyPath)
+	if err != nil || got != want || !strings.Contains(got, "memcached") {
+		t.Errorf("the copy exports %q (%v), want %q", got, err, want)
+	}
+	if _, _, err := runCLI(t, nil, "backup", "--db", source, "--out", copyPath); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("backup over the copy: %v, want a refusal", err)
 	}
 }

@@ -15,6 +15,8 @@ import (
 type Events struct {
 	DB  *gorm.DB
 	Out Responder
+	// Keep is how long events are kept (serve --keep-events); zero means for ever.
+	Keep time.Duration
 }
 
 // List answers GET /v1/{project_id}/stacks/{stack_name}/events[?stack_id=&marker=&limit=&filter=]: one page of the
@@ -44,6 +46,7 @@ func (h Events) List(w http.ResponseWriter, r *http.Request) error {
 		Query:     query,
 		Events:    events,
 		Now:       time.Now(),
+		Keep:      h.Keep,
 	}
 	return h.Out.Respond(w, r, View{Data: events, Page: views.EventsPage(page), Partial: views.EventsPartial(page)})
 }

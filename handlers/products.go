@@ -118,6 +118,7 @@ func (h Products) Get(w http.ResponseWriter, r *http.Request) error {
 		Timeline: timeline,
 		Now:      time.Now(),
 	}
+	page.BadgeURL, page.BadgeMarkdown = badgeOf(r, product.ProductName+" status", views.ProductURL(product.ProductName))
 	return h.Out.Respond(w, r, View{
 		Data:    product,
 		Page:    views.ProductDetailPage(page),

@@ -87,6 +87,7 @@ func (h Stacks) Get(w http.ResponseWriter, r *http.Request) error {
 		Stack: stack,
 		Now:   time.Now(),
 	}
+	page.BadgeURL, page.BadgeMarkdown = badgeOf(r, stack.StackName+" status", views.StackURL(stack.ProjectID, stack.StackName))
 	return h.Out.Respond(w, r, View{
 		Data:    stack,
 		Page:    views.StackDetailPage(page),

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -93,5 +94,24 @@ func TestReadinessFollowsTheDatabaseAndTheWatcher(t *testing.T) {
 	}
 	if got := header.Get(HeaderCacheControl); got != "no-store" {
 		t.Errorf("/healthz Cache-Control = %q, want no-store", got)
+	}
+}
+
+// The events page says how far its history goes.
+func TestEventsPageSaysHowFarHistoryGoes(t *testing.T) {
+	db := openTestDB(t, "spec/list-stacks.yaml")
+	target := "/v1/" + rfsProject + "/stacks/my_first_stack/events"
+	for _, tt := range []struct {
+		keep time.Duration
+		want string
+	}{
+		{0, "History: every event is kept."},
+		{90 * 24 * time.Hour, "History: events are kept for 90 d; older ones (before " + time.Now().UTC().Add(-90*24*time.Hour).Format("2006-01-02")},
+	} {
+		s := NewServer(db, slog.New(slog.DiscardHandler), Options{KeepEvents: tt.keep})
+		rec := get(t, s, target, HeaderAccept, "text/html")
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), tt.want) {
+			t.Errorf("keep %v: %d, page lacks %q", tt.keep, rec.Code, tt.want)
+		}
 	}
 }

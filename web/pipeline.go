@@ -27,6 +27,8 @@ type route struct {
 	// failure, when set, is the answer to an error that is none of the model's refusals: spock's 622 for a list
 	// that could not be made.
 	failure *handlers.Error
+	// image routes answer an image whatever the format asks, so /v1's rule for its JSON (Client-Request-Id) is not theirs.
+	image bool
 }
 
 // pipeline is every route's way in: with the format common negotiated, it decides, once, the family, the
@@ -84,7 +86,7 @@ func (s *Server) pipeline(rt route, fn handlerFunc) http.Handler {
 // variant and a valid project id, and the one access rule for the project the path names. Routes whose project
 // only the handler can find (a product's) check it there, with the same rule.
 func (s *Server) authorize(r *http.Request, rt route, req *handlers.Request) error {
-	if rt.family == handlers.FamilyRF && req.Format == handlers.FormatJSON {
+	if rt.family == handlers.FamilyRF && req.Format == handlers.FormatJSON && !rt.image {
 		if err := checkClientRequestID(r.Header.Get(HeaderClientRequestID)); err != nil {
 			return err
 		}

@@ -36,7 +36,12 @@ func (s *Server) routes() http.Handler {
 	products := handlers.Products{DB: s.db, Out: out, Writes: writes, Fragments: s.fragments}
 	stacks := handlers.Stacks{DB: s.db, Out: out, Writes: writes}
 	services := handlers.Services{Writes: writes}
-	events := handlers.Events{DB: s.db, Out: out}
+	badges := handlers.Badges{DB: s.db}
+	// A badge is an image for README pages and wikis: no Client-Request-Id, never the cached JSON.
+	badge := func(f handlers.Family, p handlers.ProjectSource) route {
+		return route{family: f, project: p, image: true}
+	}
+	events := handlers.Events{DB: s.db, Out: out, Keep: s.keepEvents}
 	health := s.readiness()
 
 	var (
@@ -83,6 +88,7 @@ func (s *Server) routes() http.Handler {
 	handle("/api/products", spockWrite, products.Create, post)
 	handle("/api/products/names", spockRead, products.Names, get, head)
 	handle("/api/products/{product_name}", product, products.Get, get, head)
+	handle("/api/products/{product_name}"+handlers.BadgeSuffix, badge(handlers.FamilySpock, handlers.ProjectFromProduct), badges.Product, get, head)
 	handle("/api/products/{product_name}", spockWrite, products.Replace, put)
 	handle("/api/products/{product_name}", spockWrite, products.Delete, del)
 
@@ -93,6 +99,7 @@ func (s *Server) routes() http.Handler {
 	handle(stack, rfWrite, stacks.Update, patch)
 	handle(stack, rfWrite, stacks.Delete, del)
 	handle(stack+"/metadata", rfRead, stacks.Metadata, get, head)
+	handle(stack+handlers.BadgeSuffix, badge(handlers.FamilyRF, handlers.ProjectFromPath), badges.Stack, get, head)
 	handle(stack+"/events", rfRead, events.List, get, head)
 	handle(stack+"/services/{service_name}", rfWrite, services.Put, put)
 	handle(stack+"/services/{service_name}", rfWrite, services.Delete, del)

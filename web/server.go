@@ -29,6 +29,7 @@ type Server struct {
 	metrics   *metrics
 	// metricsElsewhere leaves /metrics off the router (Options.MetricsElsewhere).
 	metricsElsewhere bool
+	keepEvents       time.Duration
 	origins          *http.CrossOriginProtection
 	out              responder
 	hosts            hostList
@@ -51,6 +52,8 @@ type Options struct {
 	// AllowedHosts are the host names the server answers to (AllowedHosts makes the usual list); empty means
 	// any, which only tests that send made-up hosts want.
 	AllowedHosts []string
+	// KeepEvents is how long events are kept (pages say so); zero means for ever.
+	KeepEvents time.Duration
 	// MetricsElsewhere leaves /metrics off the main address: MetricsHandler serves them on one of their own.
 	MetricsElsewhere bool
 	// WholeRenders renders the product list whole after every change instead of from kept fragments: the
@@ -71,7 +74,7 @@ func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 		s.fragments = models.NewProductFragments()
 	}
 	s.metrics = s.newMetrics()
-	s.metricsElsewhere = opts.MetricsElsewhere
+	s.metricsElsewhere, s.keepEvents = opts.MetricsElsewhere, opts.KeepEvents
 	if opts.Tokens != nil {
 		s.auth = newAuth(opts.Tokens, opts.AuthReads)
 	}
