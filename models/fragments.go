@@ -36,6 +36,8 @@ type ProductFragments struct {
 // a byte boundary (a sync flush) so that blocks compressed apart can follow one another, and compressors to reuse.
 type gzipPieces struct {
 	open, comma, close []byte
+	openSum, closeSum  crcPiece
+	shifts             *crcShifts
 	writers            sync.Pool
 }
 
@@ -48,6 +50,13 @@ type productFragment struct {
 
 	deflateOnce sync.Once
 	deflated    []byte
+	// sums are the CRC-32 of the JSON and its shift operator, alone (first in the list) and after a comma.
+	first, after crcPiece
+}
+
+// crcPiece is what a piece of the body adds to the list's CRC-32: its own CRC and the operator for its length.
+type crcPiece struct {
+	sum, shift uint32
 }
 
 // fragmentTrust is how long fragments are kept without reading the change feed; well inside changeRetention.
@@ -67,6 +76,9 @@ func NewProductFragments() *ProductFragments {
 	pieces.open = pieces.deflate([]byte("["))
 	pieces.comma = pieces.deflate([]byte(","))
 	pieces.close = pieces.deflate([]byte("]\n"))
+	pieces.shifts = newCRCShifts()
+	pieces.openSum = pieces.sum([]byte("["))
+	pieces.closeSum = pieces.sum([]byte("]\n"))
 	return &ProductFragments{fragments: make(map[int64]*productFragment), byName: make(map[string]int64), gzip: pieces}
 }
 
@@ -259,26 +271,41 @@ func (g *gzipPieces) deflate(b []byte) []byte {
 	return buf.Bytes()
 }
 
-// Gzip returns the list as one gzip member, stitched from each product's deflate blocks (compressed once per
-// fragment, not once per list) and the CRC-32 of the whole body.
+// sum returns a piece's CRC-32 and shift operator.
+func (g *gzipPieces) sum(b []byte) crcPiece {
+	return crcPiece{sum: crc32.ChecksumIEEE(b), shift: g.shifts.shift(len(b))}
+}
+
+// Gzip returns the list as one gzip member, stitched from each product's deflate blocks and CRC-32 (both made
+// once per fragment, not once per list): the CRC of the whole body is combined from the fragments': at L, on
+// this machine, about 1 ms against about 30 ms for hash/crc32 over the 9.5 MB.
 func (l ProductList) Gzip() []byte {
 	g := l.pieces
 	size := len(gzipHeader) + len(g.open) + len(g.close) + len(deflateFinal) + 8
 	for _, fr := range l.parts {
-		fr.deflateOnce.Do(func() { fr.deflated = g.deflate(fr.json) })
+		fr.deflateOnce.Do(func() {
+			fr.deflated = g.deflate(fr.json)
+			fr.first = g.sum(fr.json)
+			fr.after = crcPiece{sum: crc32.Update(crc32.Update(0, crc32.IEEETable, []byte(",")), crc32.IEEETable, fr.json),
+				shift: g.shifts.shift(len(fr.json) + 1)}
+		})
 		size += len(fr.deflated) + len(g.comma)
 	}
 	out := make([]byte, 0, size)
 	out = append(out, gzipHeader...)
 	out = append(out, g.open...)
+	sum := g.openSum.sum
 	for i, fr := range l.parts {
+		piece := fr.first
 		if i > 0 {
 			out = append(out, g.comma...)
+			piece = fr.after
 		}
 		out = append(out, fr.deflated...)
+		sum = crcCombine(sum, piece)
 	}
 	out = append(out, g.close...)
 	out = append(out, deflateFinal...)
-	out = binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(l.JSON))
+	out = binary.LittleEndian.AppendUint32(out, crcCombine(sum, g.closeSum))
 	return binary.LittleEndian.AppendUint32(out, uint32(len(l.JSON)))
 }
