@@ -123,8 +123,8 @@ func TestMetricsFollowTheFleetAfterWrites(t *testing.T) {
 	if got, want := series(families, "stackboard_products"), []string{"stable=false 0", "stable=true 2"}; !equalLists(got, want) {
 		t.Errorf("stackboard_products = %q, want %q", got, want)
 	}
-	if got := series(families, "stackboard_stack_failed_seconds"); got != nil {
-		t.Errorf("no stack has failed, yet stackboard_stack_failed_seconds = %q", got)
+	if got := series(families, "stackboard_stack_failed_since_timestamp_seconds"); got != nil {
+		t.Errorf("no stack has failed, yet stackboard_stack_failed_since_timestamp_seconds = %q", got)
 	}
 
 	// The kodo stack's service faults and its lifecycle fails: kodo becomes unstable, memcached stays stable.
@@ -149,8 +149,9 @@ func TestMetricsFollowTheFleetAfterWrites(t *testing.T) {
 		t.Errorf("after writes stackboard_products = %q, want %q", got, want)
 	}
 	for _, status := range []string{"DEPLOYMENT_FAILED", "FAULT"} {
-		if v := value(t, families, "stackboard_stack_failed_seconds", "stack", "kodo", "status", status); v < 0 || v > 60 {
-			t.Errorf("kodo failed (%s) %v s ago, want just now", status, v)
+		since := value(t, families, "stackboard_stack_failed_since_timestamp_seconds", "stack", "kodo", "status", status)
+		if ago := float64(time.Now().Unix()) - since; ago < 0 || ago > 60 {
+			t.Errorf("kodo failed (%s) %v s ago, want just now", status, ago)
 		}
 	}
 
