@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -12,7 +13,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 	"gorm.io/gorm"
 
 	"stackboard/handlers"
@@ -28,7 +29,9 @@ const unmatchedRoute = "unmatched"
 
 // metrics are the server's Prometheus collectors, in a registry of their own.
 type metrics struct {
-	registry  *prometheus.Registry
+	registry *prometheus.Registry
+	// fleet is kept apart from the registry: its text is encoded once per read, not per scrape.
+	fleet     *fleetCollector
 	requests  *prometheus.CounterVec
 	durations *prometheus.HistogramVec
 }
@@ -104,10 +107,10 @@ func (s *Server) newMetrics() *metrics {
 			}
 			return time.Since(last).Seconds()
 		}),
-		newFleetCollector(s.db, s.log, func() uint64 { return cache.version.Load() }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	m.fleet = newFleetCollector(s.db, s.log, func() uint64 { return cache.version.Load() })
 	if sqlDB, err := s.db.DB(); err == nil {
 		m.registry.MustRegister(collectors.NewDBStatsCollector(sqlDB, "stackboard"))
 	}
@@ -120,11 +123,32 @@ func (m *metrics) observe(route, method string, status int, took time.Duration) 
 	m.durations.WithLabelValues(route, method).Observe(took.Seconds())
 }
 
+// metricsFormat is the exposition format /metrics answers in: Prometheus text, which every scraper reads.
+var metricsFormat = expfmt.NewFormat(expfmt.TypeTextPlain)
+
 // MetricsHandler serves the Prometheus metrics without any access check, for a listener of its own
-// (--metrics-addr).
+// (--metrics-addr): the server's, gathered per scrape, then the fleet's, encoded once per read of the fleet.
 func (s *Server) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		families, err := s.metrics.registry.Gather()
+		if err != nil {
+			s.log.WarnContext(r.Context(), "metrics: gather", "error", err)
+		}
+		var body bytes.Buffer
+		encoder := expfmt.NewEncoder(&body, metricsFormat)
+		for _, family := range families {
+			if err := encoder.Encode(family); err != nil {
+				s.renderError(w, r, err)
+				return
+			}
+		}
+		body.Write(s.metrics.fleet.text())
+		w.Header().Set(HeaderContentType, string(metricsFormat))
+		w.Header().Set(HeaderContentLength, strconv.Itoa(body.Len()))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			w.Write(body.Bytes())
+		}
 	})
 }
 
@@ -206,6 +230,10 @@ type fleetCollector struct {
 	at       uint64
 	built    []prometheus.Metric
 	failures int
+	// encoded is the text of the metrics at encodedAt with encodedFailures.
+	encoded         []byte
+	encodedAt       uint64
+	encodedFailures int
 }
 
 // fleetReadTimeout bounds one read of the fleet.
@@ -245,6 +273,34 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.dataVersion, prometheus.GaugeValue, float64(version))
 	ch <- prometheus.MustNewConstMetric(c.readErrors, prometheus.CounterValue, float64(failures))
+}
+
+// text is the fleet metrics in the exposition format, encoded again only when a read or a failure changed them.
+func (c *fleetCollector) text() []byte {
+	_, version, failures := c.current()
+	c.mu.Lock()
+	if c.encoded != nil && c.encodedAt == version && c.encodedFailures == failures {
+		defer c.mu.Unlock()
+		return c.encoded
+	}
+	c.mu.Unlock()
+	registry := prometheus.NewPedanticRegistry()
+	registry.MustRegister(c)
+	families, err := registry.Gather()
+	var body bytes.Buffer
+	encoder := expfmt.NewEncoder(&body, metricsFormat)
+	for _, family := range families {
+		if err == nil {
+			err = encoder.Encode(family)
+		}
+	}
+	if err != nil {
+		c.log.Warn("metrics: encode the fleet", "error", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.encoded, c.encodedAt, c.encodedFailures = body.Bytes(), version, failures
+	return c.encoded
 }
 
 // build turns a fleet read into its metrics, once per read rather than once per scrape.
