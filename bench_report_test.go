@@ -118,6 +118,15 @@ func TestBenchReport(t *testing.T) {
 		}
 	}
 
+	// Reads right after one write, rendered whole and from fragments, in process.
+	var afterRows [][]string
+	for _, size := range []string{"M", "L"} {
+		if os.Getenv("STACKBOARD_BENCH") == "load" {
+			break
+		}
+		afterRows = append(afterRows, readAfterWriteRows(fixture(t, size))...)
+	}
+
 	bin := stackboardBinary(t)
 	var notes []string
 	if n, err := strconv.Atoi(os.Getenv("STACKBOARD_BENCH_READERS")); err == nil {
@@ -167,6 +176,10 @@ func TestBenchReport(t *testing.T) {
 	fmt.Println()
 	printTable(header, table)
 	fmt.Println()
+	if len(afterRows) > 0 {
+		printTable(readAfterWriteHeader, afterRows)
+		fmt.Println()
+	}
 	for _, note := range notes {
 		fmt.Println("- " + note)
 	}
@@ -216,7 +229,7 @@ func machine() string {
 		time.Now().UTC().Format("2006-01-02"))
 }
 
-func copyFile(t *testing.T, from, to string) {
+func copyFile(t testing.TB, from, to string) {
 	t.Helper()
 	data, err := os.ReadFile(from)
 	if err != nil {

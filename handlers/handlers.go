@@ -18,7 +18,12 @@ type View struct {
 	Data    any
 	Page    templ.Component
 	Partial templ.Component
+	// Gzip, when set, makes the gzip form of the JSON body more cheaply than compressing it whole.
+	Gzip func() []byte
 }
+
+// EncodedJSON is a JSON body already encoded: a View whose Data is one is sent as it is.
+type EncodedJSON []byte
 
 // Responder writes a View in the format the request asks for.
 type Responder interface {

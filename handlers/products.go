@@ -18,6 +18,8 @@ type Products struct {
 	DB     *gorm.DB
 	Out    Responder
 	Writes Writes
+	// Fragments, when set, assemble the unfiltered JSON list from each product's kept encoding.
+	Fragments *models.ProductFragments
 }
 
 // List answers GET /api/products: every product (or those the filters keep) with its layers, stacks and
@@ -32,6 +34,13 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	}
 	filter.Projects = req.Access.VisibleProjects()
 	paged := query.Has("limit") || query.Has("marker")
+	if !req.HTML() && !paged && h.Fragments != nil && filter.Query == "" && filter.Project == "" && filter.Stable == nil && filter.RunStatus == "" {
+		list, err := h.Fragments.List(r.Context(), h.DB, filter.Projects)
+		if err != nil {
+			return err
+		}
+		return h.Out.Respond(w, r, View{Data: EncodedJSON(list.JSON), Gzip: list.Gzip})
+	}
 	if !req.HTML() && !paged {
 		products, err := models.FindProducts(r.Context(), h.DB, filter)
 		if err != nil {

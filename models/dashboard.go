@@ -26,6 +26,8 @@ type ProductFilter struct {
 	RunStatus string
 	// Projects, when not nil, keeps only the products of these projects (what a scoped token may read).
 	Projects []string
+	// PKs, when not nil, keeps only the products of these keys (those whose fragments must be made again).
+	PKs []int64
 	// After keeps the products created after the one it names (a page's next marker); Limit, when not zero, keeps
 	// at most that many.
 	After int64
@@ -91,6 +93,9 @@ func (f ProductFilter) where(q *gorm.DB) *gorm.DB {
 	}
 	if f.Projects != nil {
 		q = q.Where("project_id IN ?", append([]string{""}, f.Projects...))
+	}
+	if f.PKs != nil {
+		q = q.Where("pk IN ?", f.PKs)
 	}
 	if f.Query != "" {
 		pattern := likePattern(f.Query)

@@ -90,6 +90,8 @@ type cachedResponse struct {
 	// allocates nothing for them.
 	plain, gzipped representation
 
+	// makeGzip, when set, makes the gzip form from kept pieces instead of compressing body.
+	makeGzip func() []byte
 	gzipOnce sync.Once
 	// accounted is what the entry counts for in the cache's budget while stored; guarded by the cache's mu.
 	accounted int64
@@ -384,7 +386,7 @@ func (w *responseRecorder) response(key string, version uint64) *cachedResponse 
 		w.status = http.StatusOK
 	}
 	w.header.Del(HeaderContentLength)
-	return &cachedResponse{key: key, version: version, status: w.status, header: w.header, body: w.body.Bytes(), failed: failed}
+	return &cachedResponse{key: key, version: version, status: w.status, header: w.header, body: w.body.Bytes(), failed: failed, makeGzip: w.gzip}
 }
 
 // Header values every cached answer shares; net/http only reads them. Headers are set by their canonical name,
@@ -443,13 +445,17 @@ func (c *responseCache) representation(entry *cachedResponse, body []byte, gzipp
 func (c *responseCache) gzip(entry *cachedResponse) []byte {
 	made := false
 	entry.gzipOnce.Do(func() {
+		made = true
+		if entry.makeGzip != nil {
+			entry.gzipped = c.representation(entry, entry.makeGzip(), true)
+			return
+		}
 		var buf bytes.Buffer
 		buf.Grow(len(entry.body) / 4)
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 		zw.Write(entry.body)
 		zw.Close()
 		entry.gzipped = c.representation(entry, buf.Bytes(), true)
-		made = true
 	})
 	if made {
 		c.grow(entry, int64(len(entry.gzipped.body)))
@@ -462,6 +468,7 @@ type responseRecorder struct {
 	header http.Header
 	status int
 	body   *bytes.Buffer
+	gzip   func() []byte
 }
 
 func (w *responseRecorder) Header() http.Header { return w.header }
@@ -473,6 +480,11 @@ func (w *responseRecorder) keepBody(body *bytes.Buffer) {
 		return
 	}
 	w.body.Write(body.Bytes())
+}
+
+// keepGzip takes what makes the body's gzip form.
+func (w *responseRecorder) keepGzip(gzip func() []byte) {
+	w.gzip = gzip
 }
 
 func (w *responseRecorder) WriteHeader(status int) {

@@ -58,6 +58,14 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 	switch f {
 	case handlers.FormatJSON:
 		contentType = contentTypeJSON
+		if encoded, ok := v.Data.(handlers.EncodedJSON); ok {
+			if keeps {
+				body = bytes.NewBuffer(encoded)
+			} else {
+				body.Write(encoded)
+			}
+			break
+		}
 		err = encodeJSON(body, v.Data)
 	case handlers.FormatPage:
 		err = v.Page.Render(pageContext(r.Context(), req), body)
@@ -75,6 +83,9 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 		setBodyHeaders(w, contentType, body.Len())
 		w.WriteHeader(status)
 		keeper.keepBody(body)
+		if f == handlers.FormatJSON && v.Gzip != nil {
+			keeper.keepGzip(v.Gzip)
+		}
 		return nil
 	}
 	writeBody(w, status, contentType, body.Bytes())
@@ -93,6 +104,8 @@ func pageContext(ctx context.Context, req *handlers.Request) context.Context {
 // hands it the rendered buffer rather than copying a body of megabytes into it.
 type bodyKeeper interface {
 	keepBody(body *bytes.Buffer)
+	// keepGzip takes what makes the body's gzip form, when that is cheaper than compressing the body.
+	keepGzip(gzip func() []byte)
 }
 
 func encodeJSON(buf *bytes.Buffer, v any) error {

@@ -33,7 +33,7 @@ var familyPrefixes = []struct {
 func (s *Server) routes() http.Handler {
 	out := s.out
 	writes := handlers.Writes{DB: s.db, Out: out}
-	products := handlers.Products{DB: s.db, Out: out, Writes: writes}
+	products := handlers.Products{DB: s.db, Out: out, Writes: writes, Fragments: s.fragments}
 	stacks := handlers.Stacks{DB: s.db, Out: out, Writes: writes}
 	services := handlers.Services{Writes: writes}
 	badges := handlers.Badges{DB: s.db}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"stackboard/models"
 )
 
 // Server holds what the HTTP side needs: the database, the logger, the access policy and the live-update hub.
@@ -21,8 +23,10 @@ type Server struct {
 	auth    *auth
 	limiter *rateLimiter
 	cache   *responseCache
-	watch   *watchHealth
-	metrics *metrics
+	// fragments keep each product's JSON between renders of the list; nil renders it whole every time.
+	fragments *models.ProductFragments
+	watch     *watchHealth
+	metrics   *metrics
 	// metricsElsewhere leaves /metrics off the router (Options.MetricsElsewhere).
 	metricsElsewhere bool
 	keepEvents       time.Duration
@@ -52,6 +56,9 @@ type Options struct {
 	KeepEvents time.Duration
 	// MetricsElsewhere leaves /metrics off the main address: MetricsHandler serves them on one of their own.
 	MetricsElsewhere bool
+	// WholeRenders renders the product list whole after every change instead of from kept fragments: the
+	// reference the fragments are tested and measured against.
+	WholeRenders bool
 }
 
 // NewServer builds the server and its routes. Run tells its pages about changes.
@@ -60,6 +67,11 @@ func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 		db: db, log: log, hub: newHub(), cache: newResponseCache(opts.CacheBytes), watch: newWatchHealth(),
 		origins: http.NewCrossOriginProtection(), out: newResponder(log),
 		hosts: newHostList(opts.AllowedHosts), logins: newRateLimiter(loginRate, loginBurst),
+	}
+	// Fragments learn what changed from the change feed in key order, which is commit order only where writes
+	// commit one at a time (SQLite); elsewhere a key could commit after a later one was read, so lists render whole.
+	if !opts.WholeRenders && db.Dialector.Name() == "sqlite" {
+		s.fragments = models.NewProductFragments()
 	}
 	s.metrics = s.newMetrics()
 	s.metricsElsewhere, s.keepEvents = opts.MetricsElsewhere, opts.KeepEvents
