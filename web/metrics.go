@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -12,7 +13,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 	"gorm.io/gorm"
 
 	"stackboard/handlers"
@@ -28,7 +29,9 @@ const unmatchedRoute = "unmatched"
 
 // metrics are the server's Prometheus collectors, in a registry of their own.
 type metrics struct {
-	registry  *prometheus.Registry
+	registry *prometheus.Registry
+	// fleet is kept apart from the registry: its text is encoded once per read, not per scrape.
+	fleet     *fleetCollector
 	requests  *prometheus.CounterVec
 	durations *prometheus.HistogramVec
 }
@@ -104,10 +107,10 @@ func (s *Server) newMetrics() *metrics {
 			}
 			return time.Since(last).Seconds()
 		}),
-		newFleetCollector(s.db, s.log, func() uint64 { return cache.version.Load() }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	m.fleet = newFleetCollector(s.db, s.log, func() uint64 { return cache.version.Load() })
 	if sqlDB, err := s.db.DB(); err == nil {
 		m.registry.MustRegister(collectors.NewDBStatsCollector(sqlDB, "stackboard"))
 	}
@@ -120,11 +123,32 @@ func (m *metrics) observe(route, method string, status int, took time.Duration) 
 	m.durations.WithLabelValues(route, method).Observe(took.Seconds())
 }
 
+// metricsFormat is the exposition format /metrics answers in: Prometheus text, which every scraper reads.
+var metricsFormat = expfmt.NewFormat(expfmt.TypeTextPlain)
+
 // MetricsHandler serves the Prometheus metrics without any access check, for a listener of its own
-// (--metrics-addr).
+// (--metrics-addr): the server's, gathered per scrape, then the fleet's, encoded once per read of the fleet.
 func (s *Server) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		families, err := s.metrics.registry.Gather()
+		if err != nil {
+			s.log.WarnContext(r.Context(), "metrics: gather", "error", err)
+		}
+		var body bytes.Buffer
+		encoder := expfmt.NewEncoder(&body, metricsFormat)
+		for _, family := range families {
+			if err := encoder.Encode(family); err != nil {
+				s.renderError(w, r, err)
+				return
+			}
+		}
+		body.Write(s.metrics.fleet.text())
+		w.Header().Set(HeaderContentType, string(metricsFormat))
+		w.Header().Set(HeaderContentLength, strconv.Itoa(body.Len()))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			w.Write(body.Bytes())
+		}
 	})
 }
 
@@ -199,14 +223,17 @@ type fleetCollector struct {
 	log     *slog.Logger
 	version func() uint64
 
-	stacks, products, productStable, failedSeconds, readErrors, dataVersion *prometheus.Desc
+	stacks, products, productStable, failedSince, readErrors, dataVersion *prometheus.Desc
 
 	mu       sync.Mutex
-	loaded   bool
 	reading  bool
 	at       uint64
-	snapshot models.FleetMetrics
+	built    []prometheus.Metric
 	failures int
+	// encoded is the text of the metrics at encodedAt with encodedFailures.
+	encoded         []byte
+	encodedAt       uint64
+	encodedFailures int
 }
 
 // fleetReadTimeout bounds one read of the fleet.
@@ -221,8 +248,8 @@ func newFleetCollector(db *gorm.DB, log *slog.Logger, version func() uint64) *fl
 			[]string{"stable"}, nil),
 		productStable: prometheus.NewDesc("stackboard_product_stable", "1 when every stack of the product is RUNNING, else 0.",
 			[]string{"product"}, nil),
-		failedSeconds: prometheus.NewDesc("stackboard_stack_failed_seconds",
-			"Seconds a stack has been in its failed state: a *_FAILED lifecycle status, or the FAULT run status.",
+		failedSince: prometheus.NewDesc("stackboard_stack_failed_since_timestamp_seconds",
+			"When a stack entered its failed state (a *_FAILED lifecycle status, or the FAULT run status), in Unix seconds: time() minus it is the time in that state.",
 			[]string{"project", "stack", "status"}, nil),
 		readErrors: prometheus.NewDesc("stackboard_fleet_read_errors_total", "Failed reads of the fleet for the metrics; the last good read is exported meanwhile.",
 			nil, nil),
@@ -233,17 +260,54 @@ func newFleetCollector(db *gorm.DB, log *slog.Logger, version func() uint64) *fl
 
 // Describe sends the descriptions of the fleet metrics.
 func (c *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.stacks, c.products, c.productStable, c.failedSeconds, c.readErrors, c.dataVersion} {
+	for _, d := range []*prometheus.Desc{c.stacks, c.products, c.productStable, c.failedSince, c.readErrors, c.dataVersion} {
 		ch <- d
 	}
 }
 
-// Collect sends the fleet metrics of the current data version, reading the database only when it changed.
+// Collect sends the fleet metrics of the last read.
 func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
-	snapshot, version, failures := c.current()
+	built, version, failures := c.current()
+	for _, m := range built {
+		ch <- m
+	}
 	ch <- prometheus.MustNewConstMetric(c.dataVersion, prometheus.GaugeValue, float64(version))
+	ch <- prometheus.MustNewConstMetric(c.readErrors, prometheus.CounterValue, float64(failures))
+}
+
+// text is the fleet metrics in the exposition format, encoded again only when a read or a failure changed them.
+func (c *fleetCollector) text() []byte {
+	_, version, failures := c.current()
+	c.mu.Lock()
+	if c.encoded != nil && c.encodedAt == version && c.encodedFailures == failures {
+		defer c.mu.Unlock()
+		return c.encoded
+	}
+	c.mu.Unlock()
+	registry := prometheus.NewPedanticRegistry()
+	registry.MustRegister(c)
+	families, err := registry.Gather()
+	var body bytes.Buffer
+	encoder := expfmt.NewEncoder(&body, metricsFormat)
+	for _, family := range families {
+		if err == nil {
+			err = encoder.Encode(family)
+		}
+	}
+	if err != nil {
+		c.log.Warn("metrics: encode the fleet", "error", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.encoded, c.encodedAt, c.encodedFailures = body.Bytes(), version, failures
+	return c.encoded
+}
+
+// build turns a fleet read into its metrics, once per read rather than once per scrape.
+func (c *fleetCollector) build(snapshot models.FleetMetrics) []prometheus.Metric {
+	out := make([]prometheus.Metric, 0, len(snapshot.Stacks)+len(snapshot.Products)+len(snapshot.Failed)+2)
 	for _, s := range snapshot.Stacks {
-		ch <- prometheus.MustNewConstMetric(c.stacks, prometheus.GaugeValue, float64(s.Stacks), s.ProjectID, s.Lifecycle, s.RunStatus)
+		out = append(out, prometheus.MustNewConstMetric(c.stacks, prometheus.GaugeValue, float64(s.Stacks), s.ProjectID, s.Lifecycle, s.RunStatus))
 	}
 	var stable, unstable float64
 	for _, p := range snapshot.Products {
@@ -254,50 +318,53 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		} else {
 			unstable++
 		}
-		ch <- prometheus.MustNewConstMetric(c.productStable, prometheus.GaugeValue, value, p.Name)
+		out = append(out, prometheus.MustNewConstMetric(c.productStable, prometheus.GaugeValue, value, p.Name))
 	}
-	ch <- prometheus.MustNewConstMetric(c.products, prometheus.GaugeValue, stable, "true")
-	ch <- prometheus.MustNewConstMetric(c.products, prometheus.GaugeValue, unstable, "false")
-	now := time.Now()
+	out = append(out, prometheus.MustNewConstMetric(c.products, prometheus.GaugeValue, stable, "true"),
+		prometheus.MustNewConstMetric(c.products, prometheus.GaugeValue, unstable, "false"))
 	for _, f := range snapshot.Failed {
-		ch <- prometheus.MustNewConstMetric(c.failedSeconds, prometheus.GaugeValue, max(0, now.Sub(f.Since).Seconds()), f.ProjectID, f.Name, f.Status)
+		out = append(out, prometheus.MustNewConstMetric(c.failedSince, prometheus.GaugeValue, float64(f.Since.Unix()), f.ProjectID, f.Name, f.Status))
 	}
-	ch <- prometheus.MustNewConstMetric(c.readErrors, prometheus.CounterValue, float64(failures))
+	return out
 }
 
-// current returns the last fleet read. The first scrape reads it; later ones that find the data version moved
-// start one read in the background and answer from the last one meanwhile, so that a scrape never waits for
-// SQL however fast the data changes (stackboard_fleet_data_version says which version the fleet is of).
-func (c *fleetCollector) current() (models.FleetMetrics, uint64, int) {
+// current returns the metrics of the last fleet read. The first scrape reads the fleet; later ones that find the
+// data version moved start one read in the background and answer from the last one meanwhile, so that a scrape
+// never waits for SQL however fast the data changes (stackboard_fleet_data_version says which version the fleet
+// is of).
+func (c *fleetCollector) current() ([]prometheus.Metric, uint64, int) {
+	// The version is read before the fleet: a change during the read leaves the metrics at the older version, to
+	// be read again.
+	version := c.version()
+	c.mu.Lock()
+	loaded := c.built != nil
+	if loaded && c.at != version && !c.reading {
+		c.reading = true
+		go c.load(version)
+	}
+	c.mu.Unlock()
+	if !loaded {
+		c.load(version)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	// The version is read before the fleet: a change during the read leaves the snapshot at the older version,
-	// to be read again.
-	version := c.version()
-	switch {
-	case !c.loaded:
-		c.load(version)
-	case c.at != version && !c.reading:
-		c.reading = true
-		go func() {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			c.reading = false
-			c.load(version)
-		}()
-	}
-	return c.snapshot, c.at, c.failures
+	return c.built, c.at, c.failures
 }
 
-// load reads the fleet at version; c.mu is held.
+// load reads the fleet at version and keeps its metrics.
 func (c *fleetCollector) load(version uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), fleetReadTimeout)
 	defer cancel()
 	snapshot, err := models.LoadFleetMetrics(ctx, c.db)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reading = false
 	if err != nil {
 		c.failures++
 		c.log.Warn("metrics: read the fleet", "error", err)
 		return
 	}
-	c.snapshot, c.at, c.loaded = snapshot, version, true
+	if c.built == nil || version >= c.at {
+		c.built, c.at = c.build(snapshot), version
+	}
 }
