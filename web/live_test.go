@@ -79,6 +79,7 @@ func TestEventStreamCarriesChangesFromOtherProcesses(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	}()
+	waitWatching(t, server)
 	httpServer := httptest.NewServer(server)
 	defer httpServer.Close()
 

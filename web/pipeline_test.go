@@ -23,6 +23,7 @@ func startServer(t *testing.T, server *Server) *httptest.Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	running := make(chan error, 1)
 	go func() { running <- server.Run(ctx) }()
+	waitWatching(t, server)
 	httpServer := httptest.NewServer(server)
 	t.Cleanup(func() {
 		httpServer.Close()
@@ -32,6 +33,23 @@ func startServer(t *testing.T, server *Server) *httptest.Server {
 		}
 	})
 	return httpServer
+}
+
+// waitWatching waits until the server's change watcher has made its first look, so that a write made after it
+// is one the watcher will see as a change.
+func waitWatching(t *testing.T, server *Server) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		server.watch.mu.Lock()
+		watching := !server.watch.checked.IsZero()
+		server.watch.mu.Unlock()
+		if watching {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the change watcher did not start within 10 s")
+		}
+	}
 }
 
 // openStream subscribes to topics with the given headers and returns the status and, on 200, the events.
@@ -251,8 +269,11 @@ func TestWatcherFailureIsReportedAndRetried(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	if status := healthz(); status != http.StatusOK {
-		t.Fatalf("healthz while watching: %d", status)
+	// Ready once the watcher has looked (on a loaded machine its first look can take a moment).
+	for deadline := time.Now().Add(5 * time.Second); healthz() != http.StatusOK; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready while watching: %d", healthz())
+		}
 	}
 	get(t, server, "/api/products") // cached now
 
@@ -283,8 +304,11 @@ func TestWatcherFailureIsReportedAndRetried(t *testing.T) {
 	}
 	waitForEvent(t, events, "live", 5*time.Second)
 	waitForEvent(t, late, "live", time.Second)
-	if status := healthz(); status != http.StatusOK {
-		t.Errorf("healthz after the watcher is back: %d", status)
+	for deadline := time.Now().Add(5 * time.Second); healthz() != http.StatusOK; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Errorf("not ready after the watcher is back: %d", healthz())
+			break
+		}
 	}
 }
 
