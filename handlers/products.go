@@ -2,7 +2,7 @@ package handlers
 
 import (
 	"net/http"
-		"strconv"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
