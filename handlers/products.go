@@ -65,7 +65,12 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 		// htmx loading more rows onto the overview asks for the rows alone.
 		return h.Out.Respond(w, r, View{Data: products.Products, Partial: views.ProductRows(page)})
 	}
-	fleet, err := models.LoadFleet(r.Context(), h.DB, filter.Projects)
+	// Filtered, the stack cards count the stacks of the products the filters keep, beside their count.
+	var selection *gorm.DB
+	if !filter.IsZero() {
+		selection = filter.StackSelection(h.DB.WithContext(r.Context()))
+	}
+	fleet, err := models.LoadFleetSelecting(r.Context(), h.DB, filter.Projects, selection)
 	if err != nil {
 		return err
 	}

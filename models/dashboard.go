@@ -119,6 +119,12 @@ func (f ProductFilter) where(q *gorm.DB) *gorm.DB {
 	return q
 }
 
+// StackSelection is the query of the keys of the stacks in the products the filter keeps, for counting them.
+func (f ProductFilter) StackSelection(db *gorm.DB) *gorm.DB {
+	products := f.where(db.Model(&Product{}).Select("pk"))
+	return db.Model(&ProductStack{}).Select("stack_pk").Where("product_pk IN (?)", products)
+}
+
 // page adds the filter's conditions and its page (After or Offset, Limit) to a query on products, in the
 // filter's order.
 func (f ProductFilter) page(q *gorm.DB) *gorm.DB {
@@ -175,6 +181,8 @@ type Fleet struct {
 	Stacks      int
 	ByRun       []StatusCount
 	ByLifecycle []StatusCount
+	// Selected is set when Stacks, ByRun and ByLifecycle count a page's selection rather than every stack.
+	Selected bool
 }
 
 // refreshRunStatusSQL sets stacks.run_status from the stack's services; prefixed with "UPDATE stacks SET " and
@@ -202,8 +210,20 @@ const runStatusSQL = `CASE
 // LoadFleet counts the stacks of every project (or, when projects is not nil, of those projects) by status, in
 // one SQL statement.
 func LoadFleet(ctx context.Context, db *gorm.DB, projects []string) (Fleet, error) {
+	return LoadFleetSelecting(ctx, db, projects, nil)
+}
+
+// LoadFleetSelecting is LoadFleet whose counts by status (and Stacks) are of the stacks whose keys selection (a
+// query of stacks.pk) selects, when it is not nil: the cards of a filtered page count what its filters select,
+// while the project menu keeps every project's count. Still one SQL statement.
+func LoadFleetSelecting(ctx context.Context, db *gorm.DB, projects []string, selection *gorm.DB) (Fleet, error) {
 	scope := "1 = 1"
 	var args []any
+	selected := "COUNT(s.pk)"
+	if selection != nil {
+		selected = "SUM(CASE WHEN s.pk IN (?) THEN 1 ELSE 0 END)"
+		args = append(args, selection)
+	}
 	if projects != nil {
 		scope = "p.id IN ?"
 		args = append(args, append([]string{""}, projects...))
@@ -213,8 +233,10 @@ func LoadFleet(ctx context.Context, db *gorm.DB, projects []string) (Fleet, erro
 		Lifecycle *string
 		RunStatus *string
 		Stacks    int
+		Selected  int
 	}
-	err := db.WithContext(ctx).Raw(`SELECT p.id AS project_id, s.status AS lifecycle, s.run_status, COUNT(s.pk) AS stacks
+	err := db.WithContext(ctx).Raw(`SELECT p.id AS project_id, s.status AS lifecycle, s.run_status, COUNT(s.pk) AS stacks,
+		`+selected+` AS selected
 		FROM projects p LEFT JOIN stacks s ON s.project_id = p.id
 		WHERE `+scope+`
 		GROUP BY p.id, s.status, s.run_status
@@ -233,10 +255,11 @@ func LoadFleet(ctx context.Context, db *gorm.DB, projects []string) (Fleet, erro
 			continue
 		}
 		fleet.Projects[len(fleet.Projects)-1].Stacks += row.Stacks
-		fleet.Stacks += row.Stacks
-		byRun[*row.RunStatus] += row.Stacks
-		byLifecycle[*row.Lifecycle] += row.Stacks
+		fleet.Stacks += row.Selected
+		byRun[*row.RunStatus] += row.Selected
+		byLifecycle[*row.Lifecycle] += row.Selected
 	}
+	fleet.Selected = selection != nil
 	for _, status := range RunStatusesBySeverity() {
 		if byRun[status] > 0 {
 			fleet.ByRun = append(fleet.ByRun, StatusCount{status, byRun[status]})

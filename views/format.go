@@ -73,3 +73,12 @@ func statusMessageSuffix(message string) string {
 	}
 	return ": " + message
 }
+
+// fleetTotal is how many stacks the projects of the header's menu hold.
+func fleetTotal(fleet models.Fleet) int {
+	n := 0
+	for _, p := range fleet.Projects {
+		n += p.Stacks
+	}
+	return n
+}

@@ -42,13 +42,16 @@ func (s *Server) routes() http.Handler {
 		return route{family: f, project: p, image: true}
 	}
 	events := handlers.Events{DB: s.db, Out: out, Keep: s.keepEvents}
+	triage := handlers.Triage{DB: s.db, Out: out}
 	health := s.readiness()
 
 	var (
-		page       = route{family: handlers.FamilyPage}
-		openPage   = route{family: handlers.FamilyPage, open: true}
-		signIn     = route{family: handlers.FamilyPage, open: true, write: true, unlimited: true}
-		spockRead  = route{family: handlers.FamilySpock, cached: true}
+		page      = route{family: handlers.FamilyPage}
+		openPage  = route{family: handlers.FamilyPage, open: true}
+		signIn    = route{family: handlers.FamilyPage, open: true, write: true, unlimited: true}
+		spockRead = route{family: handlers.FamilySpock, cached: true}
+		// Fleet-wide lists: JSON in spock's snake_case and error shape, narrowed to the caller's projects.
+		fleetRead  = route{family: handlers.FamilySpock, cached: true}
 		spockList  = route{family: handlers.FamilySpock, cached: true, failure: listProductsFailed}
 		spockWrite = route{family: handlers.FamilySpock, write: true, project: handlers.ProjectFromProduct}
 		product    = route{family: handlers.FamilySpock, cached: true, project: handlers.ProjectFromProduct}
@@ -93,6 +96,8 @@ func (s *Server) routes() http.Handler {
 	handle("/api/products/{product_name}"+handlers.BadgeSuffix, badge(handlers.FamilySpock, handlers.ProjectFromProduct), badges.Product, get, head)
 	handle("/api/products/{product_name}", spockWrite, products.Replace, put)
 	handle("/api/products/{product_name}", spockWrite, products.Delete, del)
+
+	handle("/stacks", fleetRead, triage.List, get, head)
 
 	const stack = "/v1/{project_id}/stacks/{stack_name}"
 	handle("/v1/{project_id}/stacks", rfRead, stacks.List, get, head)
