@@ -75,7 +75,9 @@ func TestBrowserBrokenFirstAndHeaderSort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first := slices.IndexFunc(badges, func(s string) bool { return strings.HasSuffix(s, "✓stable") || s == "stable" || strings.HasSuffix(s, " stable") }); first >= 0 {
+	if first := slices.IndexFunc(badges, func(s string) bool {
+		return strings.HasSuffix(s, "✓stable") || s == "stable" || strings.HasSuffix(s, " stable")
+	}); first >= 0 {
 		if later := slices.IndexFunc(badges[first:], func(s string) bool { return strings.HasSuffix(s, "unstable") }); later >= 0 {
 			t.Errorf("row %d is unstable below the stable row %d: %q", first+later, first, badges)
 		}
