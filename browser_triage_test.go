@@ -185,3 +185,33 @@ func TestBrowserTriageFiltersAndCounts(t *testing.T) {
 	b.run("narrow the window to a phone's", chromedp.EmulateViewport(375, 900))
 	b.checkNoHorizontalScroll("/stacks?run_status=FAULT")
 }
+
+// The header's search box, on any page but the overview, searches every kind and shows the hits grouped by kind.
+func TestBrowserSearchAcrossKinds(t *testing.T) {
+	b := setup(t)
+	b.open("/v1/ba2b9930c977f71edaeaa3a5e96a8ff1/stacks")
+	b.run("search for memcached from the header", chromedp.SendKeys("#q", "memcached\n", chromedp.ByQuery))
+	b.waitPath("/search?q=memcached")
+	b.waitLive()
+	kinds, err := b.stringList(`Array.from(document.querySelectorAll("[data-hit]")).map(e => e.dataset.hit)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"product", "stack", "service", "image"} {
+		if !slices.Contains(kinds, want) {
+			t.Errorf("searching memcached found the kinds %q, want a %s among them", kinds, want)
+		}
+	}
+	b.run("open the image hit", chromedp.Click(`[data-hit="image"] a`, chromedp.ByQuery))
+	b.until(pageTimeout, "the image's inventory page", func() (bool, string) {
+		loc := b.location()
+		return strings.HasPrefix(loc, "/images?name=spocktest%2Fmemcached"), loc
+	})
+	b.open("/api/products/kodo")
+	b.run("search for a domain", chromedp.SendKeys("#q", "qiniu.io\n", chromedp.ByQuery))
+	b.waitPath("/search?q=qiniu.io")
+	b.waitLive()
+	if text := b.text(`[data-kind="domains"]`); !strings.Contains(text, "fulichao.io.kodo.spocktest.qiniu.io") {
+		t.Errorf("the domains found say %q", text)
+	}
+}

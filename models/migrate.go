@@ -15,6 +15,10 @@ type migration struct {
 	statements []string
 }
 
+// postgresOnly starts a statement that runs on PostgreSQL only: what SQLite has no counterpart for (trigram
+// indexes). It is an SQL comment, so the statement runs as written.
+const postgresOnly = "-- PostgreSQL only\n"
+
 // migrations lists every schema step in order. {{pk}} and {{time}} stand for the dialect's auto-increment
 // primary key and timestamp types.
 func migrations() []migration {
@@ -124,6 +128,29 @@ func migrations() []migration {
 			`ALTER TABLE stacks ADD COLUMN enable_deletion_protection BOOLEAN NOT NULL DEFAULT FALSE`,
 			`ALTER TABLE stacks ADD COLUMN enable_auto_rollback BOOLEAN NOT NULL DEFAULT FALSE`,
 		}},
+		{7, "search and the image and domain inventory", []string{
+			// The inventory looks images up by name and tag; the fleet-wide list and search sort and filter
+			// stacks by run status across projects.
+			`CREATE INDEX services_image ON services (image_name, image_tag)`,
+			`CREATE INDEX stacks_run_status ON stacks (run_status, status)`,
+			// Search matches text anywhere in a name ("contains"), which a b-tree cannot serve; pg_trgm's GIN
+			// indexes can, for LIKE '%...%' on the very expressions the queries use. The extension lives in one
+			// schema per database (public unless it is installed already), so every schema's indexes name it.
+			postgresOnly + `DO $$
+			DECLARE ext text;
+			BEGIN
+				SELECT n.nspname INTO ext FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+				IF ext IS NULL THEN
+					CREATE EXTENSION pg_trgm WITH SCHEMA public;
+					ext := 'public';
+				END IF;
+				EXECUTE format('CREATE INDEX products_name_trgm ON products USING gin (LOWER(name) %I.gin_trgm_ops)', ext);
+				EXECUTE format('CREATE INDEX stacks_name_trgm ON stacks USING gin (LOWER(name) %I.gin_trgm_ops)', ext);
+				EXECUTE format('CREATE INDEX services_name_trgm ON services USING gin (LOWER(name) %I.gin_trgm_ops)', ext);
+				EXECUTE format('CREATE INDEX services_image_trgm ON services USING gin (LOWER(image_name || '':'' || image_tag) %I.gin_trgm_ops)', ext);
+				EXECUTE format('CREATE INDEX services_domains_trgm ON services USING gin (LOWER(domains) %I.gin_trgm_ops)', ext);
+			END $$`,
+		}},
 	}
 }
 
@@ -177,6 +204,9 @@ func migrateTo(ctx context.Context, db *gorm.DB, target int) error {
 				return err
 			}
 			for _, statement := range m.statements {
+				if strings.HasPrefix(statement, postgresOnly) && tx.Dialector.Name() != "postgres" {
+					continue
+				}
 				for placeholder, sqlType := range types {
 					statement = strings.ReplaceAll(statement, placeholder, sqlType)
 				}

@@ -35,3 +35,13 @@ func severityIcon(s models.Severity) string {
 func badgeClass(status string) string {
 	return "badge sev-" + severity(status)
 }
+
+// severityIconNamed is the symbol of a severity given by name ("failed").
+func severityIconNamed(name string) string {
+	for s := models.SeverityFailed; s <= models.SeverityOK; s++ {
+		if s.String() == name {
+			return severityIcon(s)
+		}
+	}
+	return ""
+}

@@ -43,6 +43,8 @@ func (s *Server) routes() http.Handler {
 	}
 	events := handlers.Events{DB: s.db, Out: out, Keep: s.keepEvents}
 	triage := handlers.Triage{DB: s.db, Out: out}
+	search := handlers.Search{DB: s.db, Out: out}
+	inventory := handlers.Inventory{DB: s.db, Out: out}
 	health := s.readiness()
 
 	var (
@@ -98,6 +100,9 @@ func (s *Server) routes() http.Handler {
 	handle("/api/products/{product_name}", spockWrite, products.Delete, del)
 
 	handle("/stacks", fleetRead, triage.List, get, head)
+	handle("/search", fleetRead, search.Find, get, head)
+	handle("/images", fleetRead, inventory.Images, get, head)
+	handle("/domains/{domain}", fleetRead, inventory.Domain, get, head)
 
 	const stack = "/v1/{project_id}/stacks/{stack_name}"
 	handle("/v1/{project_id}/stacks", rfRead, stacks.List, get, head)
