@@ -65,6 +65,16 @@ func (h *hub) subscribe(topics, visible []string) *subscription {
 	return s
 }
 
+// replay marks every topic of s as changed, for a stream that starts later than the data its page shows.
+func (h *hub) replay(s *subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for t := range s.topics {
+		s.pending[t] = true
+	}
+	s.notify()
+}
+
 func (h *hub) unsubscribe(s *subscription) {
 	h.mu.Lock()
 	delete(h.subs, s)
@@ -214,11 +224,13 @@ func (s *Server) Run(ctx context.Context) error {
 
 // watchChanges runs one watcher until it fails or ctx ends.
 func (s *Server) watchChanges(ctx context.Context) error {
-	version, err := models.CurrentVersion(ctx, s.db)
+	// The version is read before the cache is trusted again (markUp): whatever commits after it, the watcher
+	// announces.
+	watcher, err := models.NewWatcher(ctx, s.db, s.log, watchInterval)
 	if err != nil {
 		return err
 	}
-	watcher := models.NewWatcher(s.db, s.log, watchInterval)
+	version := watcher.From
 	markUp := func() {
 		if s.watch.up() {
 			// Whatever changed while the watcher was down went unseen: nothing cached before now is trusted,
@@ -239,12 +251,18 @@ func (s *Server) watchChanges(ctx context.Context) error {
 
 // events answers GET /events?topics=a,b with a Server-Sent Events stream: "hello" with the data version on
 // connect, then one event named after each topic that changes, "changed" after each batch, and "ping" every
-// 15 s so proxies and the page know the stream is alive.
+// 15 s so proxies and the page know the stream is alive. With since=V (the version the page was rendered at, which
+// may be another replica's) a stream whose version is not V starts with every topic's event, so that a change
+// between the render and the subscription is not missed.
 //
 // A reader whose token sees only some projects may subscribe only to their topics, and hears only of their
 // changes.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	topics, err := parseTopics(r.URL.Query().Get("topics"))
+	if err != nil {
+		return err
+	}
+	since, err := parseSince(r.URL.Query().Get("since"))
 	if err != nil {
 		return err
 	}
@@ -277,6 +295,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		return controller.Flush() == nil
 	}
 	version, stale := s.hub.current()
+	if since != nil && *since != version {
+		// Something changed between the page's render and now: its topics are told at once.
+		s.hub.replay(sub)
+	}
 	hello := "retry: " + strconv.Itoa(reconnectDelayMS) + "\nevent: hello\ndata: " + strconv.FormatInt(version, 10) + "\n\n"
 	if stale {
 		hello += staleEvent
@@ -326,6 +348,18 @@ const (
 	staleEvent = "event: stale\ndata: the server cannot see changes right now\n\n"
 	liveEvent  = "event: live\ndata: \n\n"
 )
+
+// parseSince reads the optional data version a page was rendered at (since=).
+func parseSince(value string) (*int64, error) {
+	if value == "" {
+		return nil, nil
+	}
+	version, err := strconv.ParseInt(value, 10, 64)
+	if err != nil || version < 0 {
+		return nil, &handlers.Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("since: %q is not a data version", value)}
+	}
+	return &version, nil
+}
 
 // parseTopics reads a comma-separated topic list: names of letters, digits, '_', '-' and '.'.
 func parseTopics(list string) ([]string, error) {
