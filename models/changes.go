@@ -3,9 +3,13 @@ package models
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,9 +81,9 @@ func insertRows(tx *gorm.DB, table string, columns []string, rows [][]any) error
 
 // ChangeSet says what changed since the watcher last looked.
 type ChangeSet struct {
-	// Version grows with every change; equal versions mean equal data, on every process that reads the database.
-	// It is the position of the newest change read: its pk on SQLite, its transaction's id on PostgreSQL.
-	Version int64
+	// Version names the data the watcher has announced, up to and with this set: equal versions mean equal data,
+	// on every process that reads the database (see DataVersion).
+	Version string
 	// Everything is set when too much changed to list; every page should refresh.
 	Everything bool
 	Projects   []string
@@ -102,35 +106,60 @@ const changeRetention = time.Hour
 // On PostgreSQL pk order is not commit order: a long transaction (an import) takes its pk early and commits after
 // shorter ones with higher pks, which a reader of "pk > last" would skip for ever. So each change records its
 // transaction's id, and the watcher reads only changes of transactions below its snapshot's xmin: every one of
-// those has ended, so none can still appear below what was read; the version is the newest transaction read so.
-// A change that committed while an older transaction still runs (anywhere on the server: xmin is the cluster's) is
-// announced at once as well, read ahead by pk, and again once it settles, so that a long import elsewhere delays
-// no page. LISTEN/NOTIFY wakes the watcher at each commit that
-// recorded changes; the tick stays as the fallback, and a lost listening connection is dialled again.
+// those has ended, so none can still appear below what was read. A change that committed while an older
+// transaction still runs (anywhere on the server: xmin is the cluster's) is announced at once too, read ahead by
+// pk, so that a long import elsewhere delays no page; the data version names both (see feedPosition).
+// LISTEN/NOTIFY wakes the watcher at each commit that recorded changes; the tick stays as the fallback, and a lost
+// listening connection is dialled again.
 type Watcher struct {
 	db       *gorm.DB
 	log      *slog.Logger
 	interval time.Duration
-	// From is the version the watcher starts after: changes after it are announced. Set it to the version the
-	// caller's state is known to include (CurrentVersion, read before that state), so nothing in between is lost.
-	From int64
 	// Checked, when set, is called after every look that succeeded: the watcher is current up to then.
 	Checked func()
-	// early is where reading ahead of From starts (see feedPosition).
-	early int64
+	// from is where the watcher starts: every change up to it is in the data the caller already has.
+	from feedPosition
 }
 
-// NewWatcher returns a watcher that looks every interval and starts at the current version.
+// NewWatcher returns a watcher that looks every interval and announces the changes visible after this call: read it
+// before the state (a cache) that it keeps up to date, so that nothing between is lost.
 func NewWatcher(ctx context.Context, db *gorm.DB, log *slog.Logger, interval time.Duration) (*Watcher, error) {
-	var early int64
-	if err := db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(pk), 0) FROM changes`).Scan(&early).Error; err != nil {
-		return nil, fmt.Errorf("read change version: %w", err)
+	from := feedPosition{announced: map[int64]bool{}}
+	if db.Dialector.Name() == "postgres" {
+		// One statement, one snapshot: the settled version, and the changes visible ahead of it.
+		var start struct {
+			Version, Early int64
+			Ahead          string
+		}
+		err := db.WithContext(ctx).Raw(`SELECT
+			(SELECT COALESCE(MAX(xact), 0) FROM changes WHERE xact < s.xmin) AS version,
+			(SELECT COALESCE(MAX(pk), 0) FROM changes) AS early,
+			(SELECT COALESCE(string_agg(pk::text, ','), '') FROM changes WHERE xact >= s.xmin) AS ahead
+			FROM (SELECT ` + settledXact + ` AS xmin) s`).Scan(&start).Error
+		if err != nil {
+			return nil, fmt.Errorf("read change version: %w", err)
+		}
+		from.version, from.early = start.Version, start.Early
+		for _, pk := range strings.FieldsFunc(start.Ahead, func(r rune) bool { return r == ',' }) {
+			n, err := strconv.ParseInt(pk, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("read change version: %w", err)
+			}
+			from.announced[n] = true
+		}
+	} else {
+		version, err := CurrentVersion(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		from.version = version
 	}
-	version, err := CurrentVersion(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	return &Watcher{db: db, log: log, interval: interval, From: version, early: early}, nil
+	return &Watcher{db: db, log: log, interval: interval, from: from}, nil
+}
+
+// Version is the data version the watcher starts from.
+func (w *Watcher) Version() string {
+	return w.from.dataVersion()
 }
 
 // CurrentVersion returns the version of the newest change a watcher reading now would announce.
@@ -150,10 +179,12 @@ func CurrentVersion(ctx context.Context, db *gorm.DB) (int64, error) {
 // taken: every transaction below it has committed or rolled back.
 const settledXact = `pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
 
-// Run watches until ctx ends, calling notify with each set of changes after w.From, from one goroutine. It returns
-// the first error it meets reading the database; the caller decides how to retry.
+// Run watches until ctx ends, calling notify with each set of changes after its start, from one goroutine; also with
+// an empty set (nothing to announce) when only the data version moved. It returns the first error it meets reading
+// the database; the caller decides how to retry.
 func (w *Watcher) Run(ctx context.Context, notify func(ChangeSet)) error {
-	pos := feedPosition{version: w.From, early: w.early}
+	pos := w.from
+	last := pos.dataVersion()
 	wake := make(chan struct{}, 1)
 	var conn *sql.Conn
 	switch w.db.Dialector.Name() {
@@ -209,7 +240,8 @@ func (w *Watcher) Run(ctx context.Context, notify func(ChangeSet)) error {
 		}
 		pos = next
 		w.checked()
-		if !set.empty() {
+		if !set.Empty() || set.Version != last {
+			last = set.Version
 			// The watcher is a goroutine of its own: a panic in a listener must not end the process.
 			if err := recovered(func() error { notify(set); return nil }); err != nil {
 				w.log.Error("watch: notify", "error", err)
@@ -239,12 +271,27 @@ type feedPosition struct {
 	// change has been read.
 	version int64
 	// early is, on PostgreSQL, the newest pk read ahead of version: a change that committed while an older
-	// transaction still ran is announced at once, and again when version passes it.
+	// transaction still ran is announced at once, and not again when version passes it.
 	early int64
+	// announced holds the pks of the changes announced ahead of version.
+	announced map[int64]bool
 }
 
-// since reads the changes after pos and works out which products they touch. The set is empty (Version unchanged,
-// no lists) when nothing changed.
+// dataVersion names what has been announced: the version, and the changes announced ahead of it if any.
+func (pos feedPosition) dataVersion() string {
+	version := strconv.FormatInt(pos.version, 10)
+	if len(pos.announced) == 0 {
+		return version
+	}
+	pks := slices.Sorted(maps.Keys(pos.announced))
+	h := fnv.New64a()
+	for _, pk := range pks {
+		h.Write(binary.LittleEndian.AppendUint64(nil, uint64(pk)))
+	}
+	return version + "." + strconv.FormatUint(h.Sum64(), 36)
+}
+
+// since reads the changes after pos and works out which products they touch.
 func (w *Watcher) since(ctx context.Context, pos feedPosition) (ChangeSet, feedPosition, error) {
 	db := w.db.WithContext(ctx)
 	type feedRow struct {
@@ -266,20 +313,27 @@ func (w *Watcher) since(ctx context.Context, pos feedPosition) (ChangeSet, feedP
 	if err != nil {
 		return ChangeSet{}, pos, err
 	}
-	set := ChangeSet{Version: pos.version}
+	pos.announced = maps.Clone(pos.announced)
+	var set ChangeSet
 	for _, row := range rows {
 		switch {
 		case !onPostgres:
-			set.Version = max(set.Version, row.PK)
+			pos.version = max(pos.version, row.PK)
 		case row.Settled:
-			set.Version = max(set.Version, row.Xact)
+			pos.version = max(pos.version, row.Xact)
+			if pos.announced[row.PK] {
+				delete(pos.announced, row.PK)
+				continue
+			}
+		default:
+			pos.announced[row.PK] = true
 		}
 		pos.early = max(pos.early, row.PK)
 		appendNew(&set.Projects, row.ProjectID)
 		appendNew(&set.StackIDs, row.StackID)
 		appendNew(&set.Products, row.ProductName)
 	}
-	pos.version = set.Version
+	set.Version = pos.dataVersion()
 	if len(set.StackIDs) > mostListedStacks {
 		return ChangeSet{Version: set.Version, Everything: true}, pos, nil
 	}
@@ -299,8 +353,8 @@ func (w *Watcher) since(ctx context.Context, pos feedPosition) (ChangeSet, feedP
 	return set, pos, nil
 }
 
-// empty reports whether the set announces nothing.
-func (c ChangeSet) empty() bool {
+// Empty reports whether the set announces nothing (only, perhaps, a new version).
+func (c ChangeSet) Empty() bool {
 	return !c.Everything && len(c.Projects) == 0 && len(c.StackIDs) == 0 && len(c.Products) == 0
 }
 

@@ -3,7 +3,6 @@ package views
 import (
 	"context"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -55,7 +54,7 @@ type dataVersionKey struct{}
 // WithDataVersion returns a context telling the layout the data version read before the page's queries ran: the
 // page holds every change up to it, so its event stream replays whatever changed after it (the server decides it
 // once, per request).
-func WithDataVersion(ctx context.Context, version int64) context.Context {
+func WithDataVersion(ctx context.Context, version string) context.Context {
 	return context.WithValue(ctx, dataVersionKey{}, version)
 }
 
@@ -63,8 +62,8 @@ func WithDataVersion(ctx context.Context, version int64) context.Context {
 // rendered at when the context has one.
 func EventsURL(ctx context.Context, topics []string) string {
 	u := "/events?topics=" + url.QueryEscape(strings.Join(topics, ","))
-	if version, ok := ctx.Value(dataVersionKey{}).(int64); ok {
-		u += "&since=" + strconv.FormatInt(version, 10)
+	if version, ok := ctx.Value(dataVersionKey{}).(string); ok && version != "" {
+		u += "&since=" + url.QueryEscape(version)
 	}
 	return u
 }

@@ -18,6 +18,7 @@ import (
 const (
 	mostTopics       = 32
 	mostTopicLength  = 200
+	mostSinceLength  = 40
 	heartbeatPeriod  = 15 * time.Second
 	watchInterval    = 250 * time.Millisecond
 	reconnectDelayMS = 1000
@@ -31,9 +32,10 @@ const (
 // hub fans change notices out to the event streams of open pages. One watcher feeds it; each stream holds a
 // subscription to its page's topics.
 type hub struct {
-	mu      sync.Mutex
-	subs    map[*subscription]struct{}
-	version int64
+	mu   sync.Mutex
+	subs map[*subscription]struct{}
+	// version names the data announced so far (models.ChangeSet.Version).
+	version string
 	// stale is set while the change watcher is down: streams stay open and say so.
 	stale bool
 	// done is closed when the server stops, ending every stream so that shutdown need not wait for them.
@@ -89,7 +91,10 @@ func (h *hub) publish(set models.ChangeSet) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.version = max(h.version, set.Version)
+	h.version = set.Version
+	if set.Empty() {
+		return
+	}
 	for s := range h.subs {
 		if !set.Everything && s.visible != nil && !slices.ContainsFunc(set.Projects, func(p string) bool { return slices.Contains(s.visible, p) }) {
 			continue
@@ -129,7 +134,7 @@ func (h *hub) setStale(stale bool) {
 
 // take returns the topics that changed for s since the last take, the data version, and whether the watcher is
 // down.
-func (h *hub) take(s *subscription) ([]string, int64, bool) {
+func (h *hub) take(s *subscription) ([]string, string, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	topics := make([]string, 0, len(s.pending))
@@ -140,7 +145,7 @@ func (h *hub) take(s *subscription) ([]string, int64, bool) {
 	return topics, h.version, h.stale
 }
 
-func (h *hub) current() (int64, bool) {
+func (h *hub) current() (string, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.version, h.stale
@@ -230,7 +235,7 @@ func (s *Server) watchChanges(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	version := watcher.From
+	version := watcher.Version()
 	markUp := func() {
 		if s.watch.up() {
 			// Whatever changed while the watcher was down went unseen: nothing cached before now is trusted,
@@ -243,8 +248,10 @@ func (s *Server) watchChanges(ctx context.Context) error {
 	s.hub.publish(models.ChangeSet{Version: version})
 	markUp()
 	return watcher.Run(ctx, func(set models.ChangeSet) {
-		s.log.Debug("data changed", "version", set.Version, "topics", len(set.Topics()))
-		s.cache.bump()
+		if !set.Empty() {
+			s.log.Debug("data changed", "version", set.Version, "topics", len(set.Topics()))
+			s.cache.bump()
+		}
 		s.hub.publish(set)
 	})
 }
@@ -295,11 +302,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		return controller.Flush() == nil
 	}
 	version, stale := s.hub.current()
-	if since != nil && *since != version {
+	if since != "" && since != version {
 		// Something changed between the page's render and now: its topics are told at once.
 		s.hub.replay(sub)
 	}
-	hello := "retry: " + strconv.Itoa(reconnectDelayMS) + "\nevent: hello\ndata: " + strconv.FormatInt(version, 10) + "\n\n"
+	hello := "retry: " + strconv.Itoa(reconnectDelayMS) + "\nevent: hello\ndata: " + version + "\n\n"
 	if stale {
 		hello += staleEvent
 	}
@@ -329,7 +336,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 					b.WriteString(staleEvent)
 				}
 			}
-			data := strconv.FormatInt(version, 10)
+			data := version
 			for _, t := range changed {
 				b.WriteString("event: " + t + "\ndata: " + data + "\n\n")
 			}
@@ -349,16 +356,13 @@ const (
 	liveEvent  = "event: live\ndata: \n\n"
 )
 
-// parseSince reads the optional data version a page was rendered at (since=).
-func parseSince(value string) (*int64, error) {
-	if value == "" {
-		return nil, nil
+// parseSince reads the optional data version a page was rendered at (since=): digits, then perhaps a dot and
+// more letters and digits.
+func parseSince(value string) (string, error) {
+	if len(value) > mostSinceLength || strings.Trim(value, "abcdefghijklmnopqrstuvwxyz0123456789.") != "" {
+		return "", &handlers.Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("since: %q is not a data version", value)}
 	}
-	version, err := strconv.ParseInt(value, 10, 64)
-	if err != nil || version < 0 {
-		return nil, &handlers.Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("since: %q is not a data version", value)}
-	}
-	return &version, nil
+	return value, nil
 }
 
 // parseTopics reads a comma-separated topic list: names of letters, digits, '_', '-' and '.'.
