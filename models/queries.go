@@ -121,12 +121,26 @@ func FindProductPage(ctx context.Context, db *gorm.DB, filter ProductFilter) (Pr
 	if len(products) > limit {
 		page.Products = products[:limit]
 		next := strconv.FormatInt(products[limit-1].key, 10)
+		if !filter.Sort.IsZero() {
+			next = positionMarker(filter.Offset + limit)
+		}
 		page.NextMarker = &next
 	}
 	return page, nil
 }
 
-// ParseProductMarker reads a product page's next marker.
+// ParseMarker reads a product page's next marker into the filter: a key in creation order, a position
+// when the filter is sorted.
+func (f *ProductFilter) ParseMarker(value string) (err error) {
+	if !f.Sort.IsZero() {
+		f.Offset, err = parsePosition(value)
+		return err
+	}
+	f.After, err = ParseProductMarker(value)
+	return err
+}
+
+// ParseProductMarker reads a next marker of the product list in creation order.
 func ParseProductMarker(value string) (int64, error) {
 	after, err := strconv.ParseInt(value, 10, 64)
 	if err != nil || after <= 0 {
@@ -222,15 +236,9 @@ func newStackStatus(name, lifecycle, metadata string, services []ServiceStatus) 
 func groupServices(rows []Service) (map[int64][]ServiceStatus, error) {
 	byStack := make(map[int64][]ServiceStatus)
 	for _, row := range rows {
-		domains := []string{}
-		// Most services have no domains: no need to run the JSON decoder for them.
-		if row.Domains != "[]" && row.Domains != "" {
-			if err := json.Unmarshal([]byte(row.Domains), &domains); err != nil {
-				return nil, fmt.Errorf("service %q: stored domains %q are not a JSON array: %w", row.Name, row.Domains, err)
-			}
-		}
-		if domains == nil {
-			domains = []string{}
+		domains, err := decodeDomains(row.Domains)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w", row.Name, err)
 		}
 		byStack[row.StackPK] = append(byStack[row.StackPK], ServiceStatus{
 			ServiceName: row.Name,
