@@ -91,20 +91,7 @@ func TestChangeVersionGrowsWithEveryWrite(t *testing.T) {
 		t.Fatalf("empty database: version %d, %v", before, err)
 	}
 	mustImport(t, db, "projects:\n  - id: shop\n    stacks:\n      - name: web\n")
-	// On PostgreSQL the version passes a change once every transaction older than it has ended, and other tests'
-	// transactions on the server may still run.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		after, err := CurrentVersion(ctx, db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if after > before {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("version %d 10 s after a write, was %d", after, before)
-		}
-	}
+	waitVersion(t, db, fmt.Sprintf("more than %d after a write", before), func(v int64) bool { return v > before })
 }
 
 // announced runs a watcher on db until the test ends and collects the stack ids it announces; ready is closed after
@@ -312,15 +299,26 @@ func TestMigration7RecordsTheChangesTransaction(t *testing.T) {
 	if testdb.Postgres() != (rows[0].Xact > 0) {
 		t.Errorf("the old change's transaction after the upgrade: %d, want an id on PostgreSQL and 0 on SQLite", rows[0].Xact)
 	}
-	before, err := CurrentVersion(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := max(rows[0].PK, rows[0].Xact); before != want {
-		t.Errorf("version after the upgrade %d, want the old change's position %d", before, want)
-	}
+	before := max(rows[0].PK, rows[0].Xact)
+	waitVersion(t, db, "after the upgrade, the old change's position", func(v int64) bool { return v == before })
 	mustImport(t, db, "projects: [{id: fresh}]")
-	if after, err := CurrentVersion(ctx, db); err != nil || after <= before {
-		t.Errorf("version after a new change %d (%v), want more than %d", after, err, before)
+	waitVersion(t, db, fmt.Sprintf("after a new change, more than %d", before), func(v int64) bool { return v > before })
+}
+
+// waitVersion waits until the current version is as wanted. On PostgreSQL the version passes a change once every
+// transaction older than it has ended, and other tests' transactions on the server may still run.
+func waitVersion(t *testing.T, db *gorm.DB, want string, ok func(int64) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		version, err := CurrentVersion(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(version) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("version %d 10 s on, want %s", version, want)
+		}
 	}
 }
