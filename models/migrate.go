@@ -20,7 +20,8 @@ type migration struct {
 const postgresOnly = "-- PostgreSQL only\n"
 
 // migrations lists every schema step in order. {{pk}} and {{time}} stand for the dialect's auto-increment
-// primary key and timestamp types.
+// primary key and timestamp types, {{xact}} for the column of the writing transaction's id (always 0 on SQLite,
+// whose one writer at a time commits in pk order).
 func migrations() []migration {
 	return []migration{
 		{1, "initial schema", []string{
@@ -128,7 +129,13 @@ func migrations() []migration {
 			`ALTER TABLE stacks ADD COLUMN enable_deletion_protection BOOLEAN NOT NULL DEFAULT FALSE`,
 			`ALTER TABLE stacks ADD COLUMN enable_auto_rollback BOOLEAN NOT NULL DEFAULT FALSE`,
 		}},
-		{7, "search and the image and domain inventory", []string{
+		{7, "the change feed records each change's transaction", []string{
+			// On PostgreSQL a change's pk is numbered at insert but seen at commit, so pk order is not commit
+			// order; the watcher reads changes by their writing transaction instead (see Watcher).
+			`ALTER TABLE changes ADD COLUMN xact {{xact}}`,
+			`CREATE INDEX changes_xact ON changes (xact)`,
+		}},
+		{8, "search and the image and domain inventory", []string{
 			// The inventory looks images up by name and tag; the fleet-wide list and search sort and filter
 			// stacks by run status across projects.
 			`CREATE INDEX services_image ON services (image_name, image_tag)`,
@@ -248,7 +255,9 @@ func schemaVersion(db *gorm.DB) (int, error) {
 // dialectTypes maps the migrations' placeholders to the column types of db's dialect.
 func dialectTypes(db *gorm.DB) map[string]string {
 	if db.Dialector.Name() == "postgres" {
-		return map[string]string{"{{pk}}": "BIGSERIAL PRIMARY KEY", "{{time}}": "TIMESTAMPTZ"}
+		return map[string]string{"{{pk}}": "BIGSERIAL PRIMARY KEY", "{{time}}": "TIMESTAMPTZ",
+			"{{xact}}": "BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint)"}
 	}
-	return map[string]string{"{{pk}}": "INTEGER PRIMARY KEY AUTOINCREMENT", "{{time}}": "DATETIME"}
+	return map[string]string{"{{pk}}": "INTEGER PRIMARY KEY AUTOINCREMENT", "{{time}}": "DATETIME",
+		"{{xact}}": "BIGINT NOT NULL DEFAULT 0"}
 }
