@@ -183,7 +183,7 @@ func Migrate(ctx context.Context, db *gorm.DB) error {
 // database of an older release and upgrade it.
 func migrateTo(ctx context.Context, db *gorm.DB, target int) error {
 	db = db.WithContext(ctx)
-	types := dialectTypes(db)
+	types := dialectTypes(db.Dialector.Name())
 	err := migrationStep(db, func(tx *gorm.DB) error {
 		return tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
 			version INTEGER PRIMARY KEY,
@@ -210,13 +210,7 @@ func migrateTo(ctx context.Context, db *gorm.DB, target int) error {
 			if err != nil || applied >= m.version {
 				return err
 			}
-			for _, statement := range m.statements {
-				if strings.HasPrefix(statement, postgresOnly) && tx.Dialector.Name() != "postgres" {
-					continue
-				}
-				for placeholder, sqlType := range types {
-					statement = strings.ReplaceAll(statement, placeholder, sqlType)
-				}
+			for _, statement := range m.sql(tx.Dialector.Name()) {
 				if err := tx.Exec(statement).Error; err != nil {
 					return err
 				}
@@ -252,9 +246,27 @@ func schemaVersion(db *gorm.DB) (int, error) {
 	return version, nil
 }
 
-// dialectTypes maps the migrations' placeholders to the column types of db's dialect.
-func dialectTypes(db *gorm.DB) map[string]string {
-	if db.Dialector.Name() == "postgres" {
+// sql returns the migration's statements as a dialect ("postgres" or "sqlite") runs them: its placeholders replaced
+// by the dialect's types, PostgreSQL-only statements left out elsewhere.
+func (m migration) sql(dialect string) []string {
+	types := dialectTypes(dialect)
+	statements := make([]string, 0, len(m.statements))
+	for _, statement := range m.statements {
+		if strings.HasPrefix(statement, postgresOnly) && dialect != "postgres" {
+			continue
+		}
+		for placeholder, sqlType := range types {
+			statement = strings.ReplaceAll(statement, placeholder, sqlType)
+		}
+		statements = append(statements, statement)
+	}
+	return statements
+}
+
+// dialectTypes maps the migrations' placeholders to the column types of a dialect ("postgres" or "sqlite"). They
+// are part of every released migration: TestReleasedMigrationsAreFrozen fails when they change.
+func dialectTypes(dialect string) map[string]string {
+	if dialect == "postgres" {
 		return map[string]string{"{{pk}}": "BIGSERIAL PRIMARY KEY", "{{time}}": "TIMESTAMPTZ",
 			"{{xact}}": "BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint)"}
 	}
