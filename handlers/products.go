@@ -18,8 +18,8 @@ type Products struct {
 	DB     *gorm.DB
 	Out    Responder
 	Writes Writes
-	// Fragments, when set, assemble the unfiltered JSON list from each product's kept encoding.
-	Fragments *models.ProductFragments
+	// Fragments, when set, assemble the unfiltered list and overview from each product's kept encoding.
+	Fragments *models.Fragments
 }
 
 // List answers GET /api/products: every product (or those the filters keep) with its layers, stacks and
@@ -34,8 +34,10 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	}
 	filter.Projects = req.Access.VisibleProjects()
 	paged := query.Has("limit") || query.Has("marker")
-	if !req.HTML() && !paged && h.Fragments != nil && filter.Query == "" && filter.Project == "" && filter.Stable == nil && filter.RunStatus == "" {
-		list, err := h.Fragments.List(r.Context(), h.DB, filter.Projects)
+	// The unfiltered list and overview, the ones every client polls, are assembled from kept fragments.
+	fragments := h.Fragments != nil && defaultView(query)
+	if !req.HTML() && !paged && fragments {
+		list, err := h.Fragments.Products(r.Context(), h.DB, filter.Projects)
 		if err != nil {
 			return err
 		}
@@ -51,7 +53,15 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	if filter.Limit == 0 {
 		filter.Limit = models.DefaultPageLimit
 	}
-	products, err := models.FindProductPage(r.Context(), h.DB, filter)
+	var (
+		products models.ProductPage
+		counts   models.ProductCounts
+	)
+	if fragments {
+		products, counts, err = h.Fragments.Overview(r.Context(), h.DB, filter.Projects)
+	} else {
+		products, err = models.FindProductPage(r.Context(), h.DB, filter)
+	}
 	if err != nil {
 		return err
 	}
@@ -70,9 +80,10 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	counts, err := models.CountProducts(r.Context(), h.DB, filter)
-	if err != nil {
-		return err
+	if !fragments {
+		if counts, err = models.CountProducts(r.Context(), h.DB, filter); err != nil {
+			return err
+		}
 	}
 	page.Meta = views.Meta{
 		Title: "Products", Nav: views.NavProducts, URL: r.URL.RequestURI(), Topics: []string{models.TopicAll},

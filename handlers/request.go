@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"net/url"
 )
 
 // Format is one of the three ways a URL answers.
@@ -103,4 +104,15 @@ func RequestFrom(ctx context.Context) *Request {
 // requestOf is RequestFrom for an *http.Request.
 func requestOf(r *http.Request) *Request {
 	return RequestFrom(r.Context())
+}
+
+// defaultView reports whether a list is asked for as it is by default: no query parameter but the format. Only
+// those answers come from kept fragments; a parameter added later is then never answered from them by mistake.
+func defaultView(query url.Values) bool {
+	for name := range query {
+		if name != "format" {
+			return false
+		}
+	}
+	return true
 }

@@ -27,6 +27,9 @@ func recordChanges(tx *gorm.DB, changes ...Change) error {
 	if len(changes) == 0 {
 		return nil
 	}
+	if err := orderChanges(tx); err != nil {
+		return err
+	}
 	now := Now()
 	rows := make([][]any, len(changes))
 	for i, c := range changes {
@@ -34,6 +37,24 @@ func recordChanges(tx *gorm.DB, changes ...Change) error {
 	}
 	if err := insertRows(tx, "changes", []string{"changed_at", "project_id", "stack_id", "product_name"}, rows); err != nil {
 		return fmt.Errorf("record change: %w", err)
+	}
+	return nil
+}
+
+// changeOrderLock is the PostgreSQL advisory lock that writers of the change feed hold until they commit.
+const changeOrderLock = 0x73746b62 // "stkb"
+
+// orderChanges makes the change feed's keys commit in order on PostgreSQL, as they do on SQLite, where one writer
+// commits at a time: a transaction takes a key only while it holds a lock it keeps until it ends, so a reader that
+// sees a key sees every smaller one that will ever commit. Readers of the feed (the watcher, the fragments) then
+// need only remember the newest key they read. Writers record their changes last, so they hold it only while they
+// commit; taking it again in one transaction is free.
+func orderChanges(tx *gorm.DB) error {
+	if tx.Dialector.Name() != "postgres" {
+		return nil
+	}
+	if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, changeOrderLock).Error; err != nil {
+		return fmt.Errorf("take the change feed's order: %w", err)
 	}
 	return nil
 }
