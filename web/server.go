@@ -72,6 +72,7 @@ func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 	if !opts.WholeRenders {
 		s.fragments = models.NewFragments()
 	}
+	s.out.meta = s.pageMeta
 	s.metrics = s.newMetrics()
 	s.metricsElsewhere, s.keepEvents = opts.MetricsElsewhere, opts.KeepEvents
 	if opts.Tokens != nil {
