@@ -56,9 +56,10 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	var (
 		products models.ProductPage
 		counts   models.ProductCounts
+		fleet    models.Fleet
 	)
 	if fragments {
-		products, counts, err = h.Fragments.Overview(r.Context(), h.DB, filter.Projects)
+		products, counts, fleet, err = h.Fragments.Overview(r.Context(), h.DB, filter.Projects)
 	} else {
 		products, err = models.FindProductPage(r.Context(), h.DB, filter)
 	}
@@ -76,11 +77,10 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 		// htmx loading more rows onto the overview asks for the rows alone.
 		return h.Out.Respond(w, r, View{Data: products.Products, Partial: views.ProductRows(page)})
 	}
-	fleet, err := models.LoadFleet(r.Context(), h.DB, filter.Projects)
-	if err != nil {
-		return err
-	}
 	if !fragments {
+		if fleet, err = models.LoadFleet(r.Context(), h.DB, filter.Projects); err != nil {
+			return err
+		}
 		if counts, err = models.CountProducts(r.Context(), h.DB, filter); err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -37,6 +38,12 @@ type Fragments struct {
 	stacks        map[int64]*stackFragment
 	stackByID     map[string]int64
 
+	// fleet mirrors every stack's project and statuses, by stack_id, for the overview's counts; the change feed's
+	// read brings the stacks it names up to date. fleetProjects are the projects in the database's order.
+	fleet         map[string]fleetStack
+	fleetProjects []string
+	fleetLoaded   bool
+
 	pieces    *gzipPieces
 	productsF *listFrame
 	stacksF   *listFrame
@@ -59,6 +66,11 @@ type productFragment struct {
 	name      string
 	projectID string
 	row       ProductStatus
+}
+
+// fleetStack is what the fleet's counts need of a stack.
+type fleetStack struct {
+	projectID, lifecycle, runStatus string
 }
 
 // stackFragment is one stack's element of its project's stack list.
@@ -106,6 +118,7 @@ func NewFragments() *Fragments {
 	return &Fragments{
 		products: make(map[int64]*productFragment), productByName: make(map[string]int64),
 		stacks: make(map[int64]*stackFragment), stackByID: make(map[string]int64),
+		fleet:     make(map[string]fleetStack),
 		pieces:    pieces,
 		productsF: pieces.frame("[", "]\n"),
 		stacksF:   pieces.frame(`{"stacks":[`, "]}\n"),
@@ -163,15 +176,19 @@ func (f *Fragments) Products(ctx context.Context, db *gorm.DB, projects []string
 }
 
 // Overview returns the overview's first page of products (without their services and metadata, which rows do not
-// show), where the next page starts, and the counts of every product of projects (all when projects is nil), from
-// the same fragments as Products and in the same statements: what FindProductPage and CountProducts answer for
-// the unfiltered overview.
-func (f *Fragments) Overview(ctx context.Context, db *gorm.DB, projects []string) (ProductPage, ProductCounts, error) {
+// show), where the next page starts, the counts of every product of projects (all when projects is nil) and the
+// fleet's, from the same fragments as Products and in at most five statements: what FindProductPage,
+// CountProducts and LoadFleet answer for the unfiltered overview.
+func (f *Fragments) Overview(ctx context.Context, db *gorm.DB, projects []string) (ProductPage, ProductCounts, Fleet, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	listed, err := f.productsLocked(ctx, db, projects)
 	if err != nil {
-		return ProductPage{}, ProductCounts{}, err
+		return ProductPage{}, ProductCounts{}, Fleet{}, err
+	}
+	fleet, err := f.fleetLocked(db.WithContext(ctx), projects)
+	if err != nil {
+		return ProductPage{}, ProductCounts{}, Fleet{}, err
 	}
 	counts := ProductCounts{Products: len(listed)}
 	for _, p := range listed {
@@ -187,7 +204,72 @@ func (f *Fragments) Overview(ctx context.Context, db *gorm.DB, projects []string
 		next := strconv.FormatInt(listed[DefaultPageLimit-1].row.key, 10)
 		page.NextMarker = &next
 	}
-	return page, counts, nil
+	return page, counts, fleet, nil
+}
+
+// fleetLocked counts the stacks of every project (or of projects) by status from the mirror, as LoadFleet does from
+// the tables; the mirror is read whole, in one statement, when it was dropped.
+func (f *Fragments) fleetLocked(db *gorm.DB, projects []string) (Fleet, error) {
+	if !f.fleetLoaded {
+		clear(f.fleet)
+		f.fleetProjects = f.fleetProjects[:0]
+		err := scanRows(db.Raw(`SELECT p.id, s.stack_id, s.status, s.run_status FROM projects p
+			LEFT JOIN stacks s ON s.project_id = p.id ORDER BY p.id`), func(rows *sql.Rows) error {
+			var project string
+			var stackID, lifecycle, runStatus sql.NullString
+			if err := rows.Scan(&project, &stackID, &lifecycle, &runStatus); err != nil {
+				return err
+			}
+			if n := len(f.fleetProjects); n == 0 || f.fleetProjects[n-1] != project {
+				f.fleetProjects = append(f.fleetProjects, project)
+			}
+			if stackID.Valid {
+				f.fleet[stackID.String] = fleetStack{project, lifecycle.String, runStatus.String}
+			}
+			return nil
+		})
+		if err != nil {
+			return Fleet{}, fmt.Errorf("count stacks: %w", err)
+		}
+		f.fleetLoaded = true
+	}
+	visible := func(string) bool { return true }
+	if projects != nil {
+		set := make(map[string]bool, len(projects))
+		for _, p := range projects {
+			set[p] = true
+		}
+		visible = func(p string) bool { return set[p] }
+	}
+	perProject := make(map[string]int, len(f.fleetProjects))
+	byRun := make(map[string]int)
+	byLifecycle := make(map[string]int)
+	fleet := Fleet{}
+	for _, s := range f.fleet {
+		if !visible(s.projectID) {
+			continue
+		}
+		perProject[s.projectID]++
+		byRun[s.runStatus]++
+		byLifecycle[s.lifecycle]++
+		fleet.Stacks++
+	}
+	for _, p := range f.fleetProjects {
+		if visible(p) {
+			fleet.Projects = append(fleet.Projects, ProjectCount{ID: p, Stacks: perProject[p]})
+		}
+	}
+	for _, status := range RunStatusesBySeverity() {
+		if byRun[status] > 0 {
+			fleet.ByRun = append(fleet.ByRun, StatusCount{status, byRun[status]})
+		}
+	}
+	for _, status := range LifecycleStatusesBySeverity() {
+		if byLifecycle[status] > 0 {
+			fleet.ByLifecycle = append(fleet.ByLifecycle, StatusCount{status, byLifecycle[status]})
+		}
+	}
+	return fleet, nil
 }
 
 // productsLocked brings the product fragments up to date and returns those of projects in creation order.
@@ -195,6 +277,21 @@ func (f *Fragments) productsLocked(ctx context.Context, db *gorm.DB, projects []
 	db = db.WithContext(ctx)
 	if err := f.invalidate(db); err != nil {
 		return nil, err
+	}
+	if len(f.products) == 0 {
+		// Nothing kept: one read of every product gives the fragments and their order, without the keys.
+		products, err := FindProducts(ctx, db, ProductFilter{Projects: projects})
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*productFragment, len(products))
+		for i := range products {
+			if err := f.keepProduct(&products[i]); err != nil {
+				return nil, err
+			}
+			out[i] = f.products[products[i].key]
+		}
+		return out, nil
 	}
 	type key struct {
 		pk        int64
@@ -319,14 +416,17 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 		stackID   string
 		product   string
 		productPK sql.NullInt64
+		// project, lifecycle and run are the stack's now (not set when it is gone), for the fleet's mirror.
+		project, lifecycle, run sql.NullString
 	}
 	var rows []row
-	err := scanRows(db.Raw(`SELECT c.pk, c.stack_id, c.product_name, ps.product_pk FROM changes c
+	err := scanRows(db.Raw(`SELECT c.pk, c.stack_id, c.product_name, ps.product_pk, s.project_id, s.status, s.run_status
+		FROM changes c
 		LEFT JOIN stacks s ON c.stack_id <> '' AND s.stack_id = c.stack_id
 		LEFT JOIN product_stacks ps ON ps.stack_pk = s.pk
 		WHERE c.pk > ? ORDER BY c.pk LIMIT ?`, f.seen, mostFeedRows+1), func(rows_ *sql.Rows) error {
 		var r row
-		if err := rows_.Scan(&r.pk, &r.stackID, &r.product, &r.productPK); err != nil {
+		if err := rows_.Scan(&r.pk, &r.stackID, &r.product, &r.productPK, &r.project, &r.lifecycle, &r.run); err != nil {
 			return err
 		}
 		rows = append(rows, r)
@@ -353,6 +453,14 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 			if pk, ok := f.stackByID[r.stackID]; ok {
 				f.dropStack(pk)
 			}
+			if !r.project.Valid {
+				delete(f.fleet, r.stackID)
+			} else if slices.Contains(f.fleetProjects, r.project.String) {
+				f.fleet[r.stackID] = fleetStack{r.project.String, r.lifecycle.String, r.run.String}
+			} else {
+				// A project the mirror has not seen: only a read of the projects puts it in its place.
+				f.fleetLoaded = false
+			}
 		}
 		if r.product != "" {
 			if pk, ok := f.productByName[r.product]; ok {
@@ -367,6 +475,7 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 }
 
 func (f *Fragments) reset() {
+	f.fleetLoaded = false
 	clear(f.products)
 	clear(f.productByName)
 	clear(f.stacks)
