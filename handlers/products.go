@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -28,15 +27,15 @@ type Products struct {
 func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	req := requestOf(r)
 	query := r.URL.Query()
-	filter, err := productFilterFrom(query)
+	filter, err := productFilterFrom(r)
 	if err != nil {
 		return err
 	}
 	filter.Projects = req.Access.VisibleProjects()
 	paged := query.Has("limit") || query.Has("marker")
 	// The unfiltered list and overview, the ones every client polls, are assembled from kept fragments.
-	fragments := h.Fragments != nil && defaultView(query)
-	if !req.HTML() && !paged && fragments {
+	fragments := h.Fragments != nil && defaultView(query) && (filter.Sort.IsZero() || filter.Sort == models.BrokenFirst)
+	if !req.HTML() && !paged && fragments && filter.Sort.IsZero() {
 		list, err := h.Fragments.Products(r.Context(), h.DB, filter.Projects)
 		if err != nil {
 			return err
@@ -59,7 +58,7 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 		fleet    models.Fleet
 	)
 	if fragments {
-		products, counts, fleet, err = h.Fragments.Overview(r.Context(), h.DB, filter.Projects)
+		products, counts, fleet, err = h.Fragments.Overview(r.Context(), h.DB, filter.Projects, filter.Sort)
 	} else {
 		products, err = models.FindProductPage(r.Context(), h.DB, filter)
 	}
@@ -137,9 +136,15 @@ func (h Products) Get(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-// productFilterFrom reads the overview's filters: q, stable, project and status.
-func productFilterFrom(query url.Values) (models.ProductFilter, error) {
+// productFilterFrom reads the overview's filters (q, stable, project and status), its sort and its page.
+func productFilterFrom(r *http.Request) (models.ProductFilter, error) {
+	query := r.URL.Query()
+	sort, err := listSort(r, models.ProductSortKeys)
+	if err != nil {
+		return models.ProductFilter{}, err
+	}
 	filter := models.ProductFilter{
+		Sort:      sort,
 		Query:     query.Get("q"),
 		Project:   query.Get("project"),
 		RunStatus: query.Get("status"),
@@ -157,7 +162,7 @@ func productFilterFrom(query url.Values) (models.ProductFilter, error) {
 	}
 	filter.Limit = limit
 	if query.Has("marker") {
-		if filter.After, err = models.ParseProductMarker(query.Get("marker")); err != nil {
+		if err := filter.ParseMarker(query.Get("marker")); err != nil {
 			return filter, err
 		}
 	}

@@ -66,6 +66,7 @@ type productFragment struct {
 	name      string
 	projectID string
 	row       ProductStatus
+	severity  Severity
 }
 
 // fleetStack is what the fleet's counts need of a stack.
@@ -179,7 +180,10 @@ func (f *Fragments) Products(ctx context.Context, db *gorm.DB, projects []string
 // show), where the next page starts, the counts of every product of projects (all when projects is nil) and the
 // fleet's, from the same fragments as Products and in at most five statements: what FindProductPage,
 // CountProducts and LoadFleet answer for the unfiltered overview.
-func (f *Fragments) Overview(ctx context.Context, db *gorm.DB, projects []string) (ProductPage, ProductCounts, Fleet, error) {
+func (f *Fragments) Overview(ctx context.Context, db *gorm.DB, projects []string, sort Sort) (ProductPage, ProductCounts, Fleet, error) {
+	if !sort.IsZero() && sort != BrokenFirst {
+		return ProductPage{}, ProductCounts{}, Fleet{}, fmt.Errorf("the overview's fragments come in creation order or broken first, not %q", sort)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	listed, err := f.productsLocked(ctx, db, projects)
@@ -196,12 +200,20 @@ func (f *Fragments) Overview(ctx context.Context, db *gorm.DB, projects []string
 			counts.Stable++
 		}
 	}
+	if sort == BrokenFirst {
+		// ORDER BY the product's severity, then its key: the list is in key order, and the sort is stable.
+		listed = slices.Clone(listed)
+		slices.SortStableFunc(listed, func(a, b *productFragment) int { return int(a.severity) - int(b.severity) })
+	}
 	page := ProductPage{Products: make([]ProductStatus, 0, min(len(listed), DefaultPageLimit))}
 	for _, p := range listed[:min(len(listed), DefaultPageLimit)] {
 		page.Products = append(page.Products, p.row)
 	}
 	if len(listed) > DefaultPageLimit {
 		next := strconv.FormatInt(listed[DefaultPageLimit-1].row.key, 10)
+		if !sort.IsZero() {
+			next = positionMarker(DefaultPageLimit)
+		}
 		page.NextMarker = &next
 	}
 	return page, counts, fleet, nil
@@ -525,7 +537,8 @@ func (f *Fragments) keepProduct(p *ProductStatus) error {
 			row.StackDeps[i][j] = s
 		}
 	}
-	f.products[p.key] = &productFragment{fragment: fragment{json: encoded}, name: p.ProductName, projectID: p.ProjectID, row: row}
+	f.products[p.key] = &productFragment{fragment: fragment{json: encoded}, name: p.ProductName, projectID: p.ProjectID, row: row,
+		severity: ProductSeverity(row)}
 	f.productByName[p.ProductName] = p.key
 	return nil
 }
