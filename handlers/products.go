@@ -34,7 +34,7 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	filter.Projects = req.Access.VisibleProjects()
 	paged := query.Has("limit") || query.Has("marker")
 	// The unfiltered list and overview, the ones every client polls, are assembled from kept fragments.
-	fragments := h.Fragments != nil && defaultView(query) && (filter.Sort.IsZero() || filter.Sort == models.BrokenFirst)
+	fragments := h.Fragments != nil && !req.Unkept && defaultView(query) && (filter.Sort.IsZero() || filter.Sort == models.BrokenFirst)
 	if !req.HTML() && !paged && fragments && filter.Sort.IsZero() {
 		list, err := h.Fragments.Products(r.Context(), h.DB, filter.Projects)
 		if err != nil {

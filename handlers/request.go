@@ -78,6 +78,9 @@ type Request struct {
 	AccessKnown bool
 	// Failure, when set, is the route's answer to an error that is none of the model's refusals (spock's 622).
 	Failure *Error
+	// Unkept is set while the change watcher is down: nothing kept may answer, neither the response cache nor
+	// the lists' fragments, since writes that bypass the feed (or a feed that cannot be read) go unseen.
+	Unkept bool
 }
 
 // HTML reports whether the answer is a page or a partial, which show long lists a page at a time where the

@@ -37,7 +37,7 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 	// The documented JSON lists every stack unless a page is asked for; a browser gets a page and loads more.
 	paged := query.Has("limit") || query.Has("marker")
 	html := requestOf(r).HTML()
-	if !html && h.Fragments != nil && defaultView(query) {
+	if !html && h.Fragments != nil && !requestOf(r).Unkept && defaultView(query) {
 		list, err := h.Fragments.Stacks(r.Context(), h.DB, projectID)
 		if err != nil {
 			return err
