@@ -55,7 +55,11 @@ func TestBenchReport(t *testing.T) {
 		afterRows = append(afterRows, readAfterWriteRows(fixture(t, size))...)
 	}
 
-	bin := stackboardBinary(t)
+	// STACKBOARD_BENCH_SERVE runs the load against another build of stackboard (an older one, to compare).
+	bin := os.Getenv("STACKBOARD_BENCH_SERVE")
+	if bin == "" {
+		bin = stackboardBinary(t)
+	}
 	if n, err := strconv.Atoi(os.Getenv("STACKBOARD_BENCH_READERS")); err == nil {
 		mixedReaders = n
 	}

@@ -32,12 +32,12 @@ func TestProductListFromFragmentsIsAWholeRender(t *testing.T) {
 	sizes := []struct {
 		name   string
 		writes int
-	}{{"S", 60}, {"M", 40}}
+	}{{"S", 36}, {"M", 18}}
 	if os.Getenv("STACKBOARD_BENCH") != "" {
 		sizes = append(sizes, struct {
 			name   string
 			writes int
-		}{"L", 24})
+		}{"L", 18})
 	}
 	for _, size := range sizes {
 		t.Run(size.name, func(t *testing.T) {
