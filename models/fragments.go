@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -22,13 +23,18 @@ import (
 // GET /v1/{project_id}/stacks. After a change only the pieces of the stacks it touched and of the products holding
 // them are read and encoded again, and a list is assembled by copying. They learn what changed from the change
 // feed, read at the start of every assembly: every write records its stacks and products there in its own
-// transaction, and the feed's keys commit in order (one writer at a time on SQLite; on PostgreSQL recordChanges
-// takes a lock for it), so an assembly that starts after a write was acknowledged sees it, whichever process made
-// it.
+// transaction, so an assembly that starts after a write was acknowledged sees it, whichever process made it. On
+// SQLite the feed's keys commit in order (one writer at a time), so the newest key read is enough; on PostgreSQL
+// they do not, and an assembly reads every change of the transactions that had not ended at the previous one
+// (transaction ids from its snapshot's xmin on), skipping those it already handled.
 type Fragments struct {
 	mu sync.Mutex
-	// seen is the newest change feed row the fragments account for.
+	// seen is the newest change feed row the fragments account for (SQLite).
 	seen int64
+	// settled is, on PostgreSQL, the xmin of the previous read: every change of a transaction below it has been
+	// handled. handled are the changes read at or above it, by pk, with their transaction ids.
+	settled int64
+	handled map[int64]int64
 	// synced is when the feed was last read; the feed keeps its rows only for changeRetention, so fragments older
 	// than fragmentTrust are thrown away rather than trusted.
 	synced time.Time
@@ -424,7 +430,7 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 		f.reset()
 	}
 	type row struct {
-		pk        int64
+		pk, xact  int64
 		stackID   string
 		product   string
 		productPK sql.NullInt64
@@ -432,15 +438,34 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 		project, lifecycle, run sql.NullString
 	}
 	var rows []row
-	err := scanRows(db.Raw(`SELECT c.pk, c.stack_id, c.product_name, ps.product_pk, s.project_id, s.status, s.run_status
-		FROM changes c
-		LEFT JOIN stacks s ON c.stack_id <> '' AND s.stack_id = c.stack_id
-		LEFT JOIN product_stacks ps ON ps.stack_pk = s.pk
-		WHERE c.pk > ? ORDER BY c.pk LIMIT ?`, f.seen, mostFeedRows+1), func(rows_ *sql.Rows) error {
+	postgres := db.Dialector.Name() == "postgres"
+	const joins = `LEFT JOIN stacks s ON c.stack_id <> '' AND s.stack_id = c.stack_id
+		LEFT JOIN product_stacks ps ON ps.stack_pk = s.pk`
+	var query *gorm.DB
+	xmin := int64(0)
+	if postgres {
+		// One statement, one snapshot: its xmin, and every change of a transaction at or above the last one.
+		query = db.Raw(`SELECT x.xmin, c.pk, c.xact, c.stack_id, c.product_name, ps.product_pk, s.project_id, s.status, s.run_status
+			FROM (SELECT `+settledXact+` AS xmin) x
+			LEFT JOIN changes c ON c.xact >= ?
+			`+joins+`
+			ORDER BY c.pk LIMIT ?`, f.settled, mostFeedRows+1)
+	} else {
+		query = db.Raw(`SELECT 0, c.pk, 0, c.stack_id, c.product_name, ps.product_pk, s.project_id, s.status, s.run_status
+			FROM changes c `+joins+`
+			WHERE c.pk > ? ORDER BY c.pk LIMIT ?`, f.seen, mostFeedRows+1)
+	}
+	err := scanRows(query, func(rows_ *sql.Rows) error {
 		var r row
-		if err := rows_.Scan(&r.pk, &r.stackID, &r.product, &r.productPK, &r.project, &r.lifecycle, &r.run); err != nil {
+		var pk, xact sql.NullInt64
+		var stackID, product sql.NullString
+		if err := rows_.Scan(&xmin, &pk, &xact, &stackID, &product, &r.productPK, &r.project, &r.lifecycle, &r.run); err != nil {
 			return err
 		}
+		if !pk.Valid {
+			return nil // no change since: the snapshot's xmin alone
+		}
+		r.pk, r.xact, r.stackID, r.product = pk.Int64, xact.Int64, stackID.String, product.String
 		rows = append(rows, r)
 		return nil
 	})
@@ -449,10 +474,35 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 	}
 	f.synced = time.Now()
 	if len(rows) > mostFeedRows {
-		// Rows after the last one read are read next time; the fragments made now hold them or are dropped then.
+		// Too much changed to follow: start again from the data. Rows after the last one read are read next time
+		// (on SQLite), or are at or above the snapshot's xmin (on PostgreSQL) and handled then.
 		f.reset()
 		f.seen = rows[len(rows)-1].pk
+		if postgres {
+			f.settled = max(f.settled, xmin)
+			clear(f.handled)
+			for _, r := range rows {
+				if r.xact >= f.settled {
+					f.handled[r.pk] = r.xact
+				}
+			}
+		}
 		return nil
+	}
+	if postgres {
+		// A change read ahead (committed while an older transaction ran) is read again until its transaction
+		// settles: it is handled once.
+		handledBefore := maps.Clone(f.handled)
+		kept := rows[:0]
+		for _, r := range rows {
+			if _, ok := handledBefore[r.pk]; !ok {
+				kept = append(kept, r)
+				f.handled[r.pk] = r.xact
+			}
+		}
+		rows = kept
+		f.settled = max(f.settled, xmin)
+		maps.DeleteFunc(f.handled, func(_, xact int64) bool { return xact < f.settled })
 	}
 	for _, r := range rows {
 		f.seen = max(f.seen, r.pk)

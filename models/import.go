@@ -41,11 +41,6 @@ func Import(ctx context.Context, db *gorm.DB, files ...ManifestFile) (ImportRepo
 	}
 	var report ImportReport
 	err := writeTransaction(ctx, db, func(tx *gorm.DB) error {
-		// An import records changes between its writes: it takes the feed's order before any row, so that no
-		// writer holding a row it needs waits on it for the order.
-		if err := orderChanges(tx); err != nil {
-			return err
-		}
 		im := importer{tx: tx, now: Now(), report: &report}
 		for _, f := range files {
 			for i, p := range f.Manifest.Projects {
