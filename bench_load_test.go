@@ -136,6 +136,19 @@ type latencies struct {
 	count     int
 }
 
+// allReads sums the readers of a mixed run: their requests a second and errors, and the slowest reader's p50 and
+// p99.
+func allReads(reads map[string]latencies) latencies {
+	var all latencies
+	for _, l := range reads {
+		all.perSecond += l.perSecond
+		all.errors += l.errors
+		all.count += l.count
+		all.p50, all.p99 = max(all.p50, l.p50), max(all.p99, l.p99)
+	}
+	return all
+}
+
 func (l latencies) String() string {
 	return fmt.Sprintf("%s / %s", ms(l.p50), ms(l.p99))
 }
