@@ -106,7 +106,7 @@ func BenchmarkReadAfterWrite(b *testing.B) {
 }
 
 // readAfterWriteHeader heads the report's table of reads right after one write, whole against fragments.
-var readAfterWriteHeader = []string{"size", "read right after one status report (in process, cache on)", "whole render", "from fragments", "whole ÷ fragments", "bytes", "command"}
+var readAfterWriteHeader = []string{"size", "read right after one status report (in process, cache on)", "whole render", "from fragments", "whole ÷ fragments", "allocs whole / fragments", "bytes", "command"}
 
 // readAfterWriteRows measures every case at one size.
 func readAfterWriteRows(f benchFixture) [][]string {
@@ -116,6 +116,7 @@ func readAfterWriteRows(f benchFixture) [][]string {
 		parts := testing.Benchmark(benchmarkReadAfterWrite(f, c, false))
 		rows = append(rows, []string{f.size, c.label, duration(whole.NsPerOp()), duration(parts.NsPerOp()),
 			strconv.FormatFloat(float64(whole.NsPerOp())/float64(parts.NsPerOp()), 'f', 1, 64) + "×",
+			strconv.FormatInt(whole.AllocsPerOp(), 10) + " / " + strconv.FormatInt(parts.AllocsPerOp(), 10),
 			strconv.FormatFloat(parts.Extra["bytes"], 'f', 0, 64),
 			"`go test -run '^$' -bench '^BenchmarkReadAfterWrite/" + f.size + "/" + c.id + "/' .`"})
 		progress("%s %s after one write: whole %s, fragments %s", f.size, c.label, duration(whole.NsPerOp()), duration(parts.NsPerOp()))
