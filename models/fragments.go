@@ -125,7 +125,7 @@ func NewFragments() *Fragments {
 	return &Fragments{
 		products: make(map[int64]*productFragment), productByName: make(map[string]int64),
 		stacks: make(map[int64]*stackFragment), stackByID: make(map[string]int64),
-		fleet:     make(map[string]fleetStack),
+		fleet: make(map[string]fleetStack), handled: make(map[int64]int64),
 		pieces:    pieces,
 		productsF: pieces.frame("[", "]\n"),
 		stacksF:   pieces.frame(`{"stacks":[`, "]}\n"),
