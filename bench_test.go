@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"stackboard/models"
+	"stackboard/models/testdb"
 	"stackboard/web"
 )
 
@@ -141,14 +142,14 @@ func removeFixtures() {
 // openBenchServer serves a fixture in this process; opts.CacheBytes < 0 turns the response cache off so that every
 // request renders, and opts.WholeRenders renders the lists whole instead of from kept fragments. The returned
 // counter counts SQL statements.
-func openBenchServer(tb testing.TB, f benchFixture, opts web.Options) (*web.Server, *models.StatementCounter, *gorm.DB) {
+func openBenchServer(tb testing.TB, f benchFixture, opts web.Options) (*web.Server, *testdb.StatementCounter, *gorm.DB) {
 	tb.Helper()
 	db, err := models.Open(context.Background(), f.path)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { models.Close(db) })
-	counted, counter := models.CountStatements(db)
+	counted, counter := testdb.CountStatements(db)
 	server := web.NewServer(counted, slog.New(slog.DiscardHandler), opts)
 	return server, counter, db
 }
