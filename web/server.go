@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gorilla/mux"
 	"gorm.io/gorm"
 
 	"stackboard/models"
@@ -35,6 +36,8 @@ type Server struct {
 	hosts            hostList
 	logins           *rateLimiter
 	handler          http.Handler
+	// router is the routes alone, which tests walk to find every URL the server answers.
+	router *mux.Router
 }
 
 // Options configure a Server; the zero value serves openly without a rate limit.
