@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"net/http"
+
+	"stackboard/models"
 )
 
 // Format is one of the three ways a URL answers.
@@ -13,11 +15,14 @@ const (
 	FormatJSON Format = iota
 	FormatPage
 	FormatPartial
+	// FormatJSONView is the JSON of a URL shown inside a page, for a person who followed "View JSON" to an API
+	// whose JSON asks for a header a browser cannot send; API clients never get it instead of JSON.
+	FormatJSONView
 )
 
 // String names the format as logs and cache keys show it.
 func (f Format) String() string {
-	return [...]string{"json", "page", "partial"}[f]
+	return [...]string{"json", "page", "partial", "jsonview"}[f]
 }
 
 // Family is a group of URLs that share an error shape.
@@ -67,14 +72,17 @@ type Request struct {
 	ProjectID string
 	// Access is who is asking and what the server requires of them.
 	Access Access
+	// AccessKnown is set once Access is decided: an answer made before that (a refused Host, a cross-origin
+	// write) shows nothing of the data, not even the header's project menu.
+	AccessKnown bool
 	// Failure, when set, is the route's answer to an error that is none of the model's refusals (spock's 622).
 	Failure *Error
 }
 
 // HTML reports whether the answer is a page or a partial, which show long lists a page at a time where the
-// documented JSON stays complete.
+// documented JSON stays complete. The JSON view shows that JSON, so it is not HTML in this sense.
 func (r *Request) HTML() bool {
-	return r.Format != FormatJSON
+	return r.Format == FormatPage || r.Format == FormatPartial
 }
 
 // Authorize is the one access rule: it fails with 401 or 403 unless the caller may read (or, on a write route,
@@ -103,4 +111,16 @@ func RequestFrom(ctx context.Context) *Request {
 // requestOf is RequestFrom for an *http.Request.
 func requestOf(r *http.Request) *Request {
 	return RequestFrom(r.Context())
+}
+
+// listSort reads a list's sort parameter: absent, the list keeps its documented order, except on pages, which open
+// broken-first (their "load more" links name their sort, so a marker without one continues the documented order).
+// This is the one place that default is decided.
+func listSort(r *http.Request, keys []models.SortKey) (models.Sort, error) {
+	query := r.URL.Query()
+	sort, err := models.ParseSort(query.Get("sort"), keys)
+	if err == nil && sort.IsZero() && requestOf(r).HTML() && !query.Has("marker") {
+		sort = models.BrokenFirst
+	}
+	return sort, err
 }

@@ -22,6 +22,10 @@ const (
 	HeaderLocation         = "Location"
 	HeaderRetryAfter       = "Retry-After"
 	HeaderCookie           = "Cookie"
+	// The fetch metadata a browser sends with its own navigations (and no page's script can forge).
+	HeaderSecFetchSite = "Sec-Fetch-Site"
+	HeaderSecFetchMode = "Sec-Fetch-Mode"
+	HeaderSecFetchDest = "Sec-Fetch-Dest"
 )
 
 // negotiate decides, in DESIGN.md's order, how to answer: ?format= wins; then an htmx request gets the partial

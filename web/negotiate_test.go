@@ -50,11 +50,11 @@ func TestNegotiationMatrix(t *testing.T) {
 		{"/v1/ba2b9930c977f71edaeaa3a5e96a8ff1/stacks", `<section id="stacks"`},
 	}
 	// Vary names every request header that changes the answer: those negotiation reads, the encoding, and on /v1
-	// the Client-Request-Id whose absence is a 400.
+	// the Client-Request-Id whose absence is a 400 (or, for a browser's own navigation, the JSON view page).
 	const negotiated = "Accept, HX-Request, HX-History-Restore-Request, HX-Boosted, Accept-Encoding"
 	wantVary := map[string]string{
 		"/api/products": negotiated,
-		"/v1/ba2b9930c977f71edaeaa3a5e96a8ff1/stacks": negotiated + ", Client-Request-Id",
+		"/v1/ba2b9930c977f71edaeaa3a5e96a8ff1/stacks": negotiated + ", Client-Request-Id, Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest",
 	}
 	server := newTestServer(openTestDB(t, "spec/list-products.yaml"))
 	for _, endpoint := range endpoints {

@@ -86,7 +86,8 @@ func TestProductJSONIsAnElementOfTheList(t *testing.T) {
 		t.Errorf("unknown product: %d %s", rec.Code, got)
 	}
 	rec = get(t, server, "/api/products/nope", HeaderAccept, browserAccept)
-	if rec.Code != 404 || !strings.Contains(rec.Body.String(), "Product Not Found") {
+	// A page says what every page that finds nothing says (issue 12: one wording for every 404).
+	if rec.Code != 404 || !strings.Contains(rec.Body.String(), notFoundText) || !strings.Contains(rec.Body.String(), "<code class=\"break\">/api/products/nope</code>") {
 		t.Errorf("unknown product page: %d %.200s", rec.Code, rec.Body)
 	}
 }

@@ -59,7 +59,7 @@ func (s *Server) pipeline(rt route, fn handlerFunc) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		req.Access = access
+		req.Access, req.AccessKnown = access, true
 		if access.ReadsRequired && access.Token == nil && !rt.open {
 			if req.Format == handlers.FormatPage && !rt.write {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -87,7 +87,12 @@ func (s *Server) pipeline(rt route, fn handlerFunc) http.Handler {
 // only the handler can find (a product's) check it there, with the same rule.
 func (s *Server) authorize(r *http.Request, rt route, req *handlers.Request) error {
 	if rt.family == handlers.FamilyRF && req.Format == handlers.FormatJSON && !rt.image {
-		if err := checkClientRequestID(r.Header.Get(HeaderClientRequestID)); err != nil {
+		id := r.Header.Get(HeaderClientRequestID)
+		if id == "" && browserNavigation(r.Header) {
+			// A person following "View JSON" is no API client, and a browser cannot send the header: the JSON is
+			// shown inside a page (text/html), so a client that only pretends to be a browser still gets no JSON.
+			req.Format = handlers.FormatJSONView
+		} else if err := checkClientRequestID(id); err != nil {
 			return err
 		}
 	}
@@ -110,7 +115,7 @@ func (s *Server) authorize(r *http.Request, rt route, req *handlers.Request) err
 func (s *Server) vary(rt route) string {
 	headers := []string{HeaderAccept, HeaderHXRequest, HeaderHXHistoryRestore, HeaderHXBoosted, HeaderAcceptEncoding}
 	if rt.family == handlers.FamilyRF {
-		headers = append(headers, HeaderClientRequestID)
+		headers = append(headers, HeaderClientRequestID, HeaderSecFetchSite, HeaderSecFetchMode, HeaderSecFetchDest)
 	}
 	if s.auth != nil {
 		headers = append(headers, HeaderAuthToken, HeaderAuthorization, HeaderCookie)
@@ -131,4 +136,12 @@ func (s *Server) allowWrite(w http.ResponseWriter, r *http.Request, access handl
 		return s.tooMany(w, wait)
 	}
 	return nil
+}
+
+// browserNavigation reports whether a request is a browser's own top-level navigation from this site (a link
+// followed, or an address typed in): Sec-Fetch-* headers, which no page's script can set.
+func browserNavigation(h http.Header) bool {
+	site := h.Get(HeaderSecFetchSite)
+	return h.Get(HeaderSecFetchMode) == "navigate" && h.Get(HeaderSecFetchDest) == "document" &&
+		(site == "same-origin" || site == "none")
 }

@@ -26,6 +26,8 @@ const (
 // failure while rendering still becomes a clean error response.
 type responder struct {
 	log *slog.Logger
+	// meta is the header of a page the responder makes itself (the JSON view), which no handler described.
+	meta func(r *http.Request, title string) views.Meta
 	// buffers are reused between responses: a list's body is hundreds of kilobytes, and growing a fresh
 	// buffer to that size for every render was a tenth of the render.
 	buffers *sync.Pool
@@ -71,6 +73,8 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 		err = v.Page.Render(pageContext(r.Context(), req), body)
 	case handlers.FormatPartial:
 		err = v.Partial.Render(pageContext(r.Context(), req), body)
+	case handlers.FormatJSONView:
+		err = rs.jsonView(r, req, v.Data, body)
 	}
 	if err != nil {
 		return fmt.Errorf("render %s: %w", f, err)
@@ -90,6 +94,24 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 	}
 	writeBody(w, status, contentType, body.Bytes())
 	return nil
+}
+
+// jsonView renders the page that shows a URL's JSON: the very bytes an API client gets, indented.
+func (rs responder) jsonView(r *http.Request, req *handlers.Request, data any, body *bytes.Buffer) error {
+	var encoded bytes.Buffer
+	if raw, ok := data.(handlers.EncodedJSON); ok {
+		encoded.Write(raw)
+	} else if err := encodeJSON(&encoded, data); err != nil {
+		return err
+	}
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, encoded.Bytes(), "", "  "); err != nil {
+		return err
+	}
+	page := views.JSONView{Path: r.URL.Path, JSON: indented.String(), Header: HeaderClientRequestID}
+	page.Meta = rs.meta(r, "JSON of "+r.URL.Path)
+	page.Meta.URL = withoutFormat(r).URL.RequestURI()
+	return views.JSONViewPage(page).Render(pageContext(r.Context(), req), body)
 }
 
 // pageContext tells the views what the pipeline decided that they show: the header the page's JSON needs.
@@ -236,12 +258,17 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		_ = encodeJSON(&body, errorBody(req.Family, p))
 	default:
 		pr := views.Problem{Status: p.status, Title: statusTitle(p.status), Message: joinDetail(p), RequestID: req.ID}
-		if p.status >= 500 {
+		switch {
+		case p.status == http.StatusNotFound:
+			// One wording for whatever is missing, a page or a stack; the JSON keeps each API's own message.
+			pr.Message = notFoundText
+			pr.Path = r.URL.Path
+		case p.status >= 500:
 			pr.Message = "Something went wrong on our side. The server log has the details under the request id below."
 		}
 		component := views.ErrorPartial(pr)
-		if req.Format == handlers.FormatPage {
-			component = views.ErrorPage(views.Meta{Title: pr.Title, URL: r.URL.RequestURI()}, pr)
+		if req.Format != handlers.FormatPartial {
+			component = views.ErrorPage(s.pageMeta(r, pr.Title), pr)
 		}
 		if renderErr := component.Render(r.Context(), &body); renderErr != nil {
 			s.log.ErrorContext(r.Context(), "render error page", "error", renderErr)
@@ -251,6 +278,24 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 	}
 	writeBody(w, p.status, contentType, body.Bytes())
+}
+
+// notFoundText is what every page that finds nothing says, followed by the address.
+const notFoundText = "Nothing was found at this address. It may have been deleted or renamed, or the address is mistyped: search for it above."
+
+// pageMeta is the header of a page no handler described (an error, the JSON view): the search box, and the
+// project menu when the caller may read the fleet. Without it (a refused Host, no token, a database down) the
+// menu stays empty.
+func (s *Server) pageMeta(r *http.Request, title string) views.Meta {
+	req := handlers.RequestFrom(r.Context())
+	meta := views.Meta{Title: title, URL: r.URL.RequestURI()}
+	if !req.AccessKnown || req.Access.RequireToken(false) != nil {
+		return meta
+	}
+	if fleet, err := models.LoadFleet(r.Context(), s.db, req.Access.VisibleProjects()); err == nil {
+		meta.Fleet = fleet
+	}
+	return meta
 }
 
 func joinDetail(p problem) string {

@@ -78,6 +78,8 @@ func (s *Server) routes() http.Handler {
 	if !s.metricsElsewhere {
 		handle(metricsPath, page, s.serveMetrics, get, head)
 	}
+	// Browsers ask for /favicon.ico on documents that name no icon, such as the JSON of a "View JSON" link.
+	handle("/favicon.ico", openPage, redirectTo(static.URL("favicon.svg")), get, head)
 	r.PathPrefix("/static/").Handler(s.pipeline(openPage, staticFiles(static.Files))).Methods(get, head)
 
 	handle("/events", page, s.events, get)

@@ -76,6 +76,7 @@ func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 	if !opts.WholeRenders && db.Dialector.Name() == "sqlite" {
 		s.fragments = models.NewProductFragments()
 	}
+	s.out.meta = s.pageMeta
 	s.metrics = s.newMetrics()
 	s.metricsElsewhere, s.keepEvents = opts.MetricsElsewhere, opts.KeepEvents
 	if opts.Tokens != nil {
