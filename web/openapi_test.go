@@ -100,6 +100,26 @@ func TestOpenAPIEnumerationsAreTheModels(t *testing.T) {
 			t.Errorf("%s: the document lists %q, the models %q", name, got, want)
 		}
 	}
+	for name, keys := range map[string][]models.SortKey{
+		"SortProducts": models.ProductSortKeys,
+		"SortStacks":   models.StackSortKeys,
+		"SortServices": models.ServiceSortKeys,
+	} {
+		var want []string
+		for _, k := range keys {
+			want = append(want, string(k))
+		}
+		for _, k := range keys {
+			want = append(want, "-"+string(k))
+		}
+		var got []string
+		for _, v := range api.model.Components.Parameters.GetOrZero(name).Schema.Schema().Enum {
+			got = append(got, v.Value)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("parameter %s: the document lists %q, the models %q", name, got, want)
+		}
+	}
 }
 
 // routeVariable matches a route variable with its pattern ({name:regexp}), which OpenAPI writes as {name}.
@@ -244,6 +264,8 @@ func TestAnswersMatchTheOpenAPIDocument(t *testing.T) {
 	cases := []apiCase{
 		{server: "open", method: "GET", target: "/", status: 302},
 		{server: "open", method: "GET", target: "/?format=xml", status: 400, refused: true},
+		{server: "open", method: "GET", target: "/favicon.ico", status: 302},
+		{server: "open", method: "GET", target: "/favicon.ico?format=xml", status: 400, refused: true},
 		{server: "open", method: "GET", target: "/openapi.json?format=xml", status: 400, refused: true},
 		{server: "open", method: "GET", target: "/login?format=xml", status: 400, refused: true},
 		{server: "open", method: "POST", target: "/logout", headers: []string{"Sec-Fetch-Site", "cross-site"}, status: 403},
@@ -263,6 +285,8 @@ func TestAnswersMatchTheOpenAPIDocument(t *testing.T) {
 		{server: "open", method: "GET", target: "/api/products", headers: crid(), status: 200},
 		{server: "open", method: "GET", target: "/api/products?limit=1", status: 200},
 		{server: "open", method: "GET", target: "/api/products?q=kodo&stable=true&status=RUNNING&project=" + rfsProject, status: 200},
+		{server: "open", method: "GET", target: "/api/products?sort=-severity", status: 200},
+		{server: "open", method: "GET", target: "/api/products?sort=colour", status: 400, refused: true},
 		{server: "open", method: "GET", target: "/api/products?stable=maybe", status: 400, refused: true},
 		{server: "open", method: "GET", target: "/api/products?limit=0", status: 400, refused: true},
 		{server: "open", method: "GET", target: "/api/products?marker=nonsense", status: 400},
@@ -277,6 +301,8 @@ func TestAnswersMatchTheOpenAPIDocument(t *testing.T) {
 
 		{server: "open", method: "GET", target: p, headers: crid(), status: 200},
 		{server: "open", method: "GET", target: p + "?limit=2", headers: crid(), status: 200},
+		{server: "open", method: "GET", target: p + "?sort=in_state&limit=2", headers: crid(), status: 200},
+		{server: "open", method: "GET", target: p + "?sort=-colour", headers: crid(), status: 400, refused: true},
 		{server: "open", method: "GET", target: p + "?status=DEPLOYMENT_FAILED&q=bro", headers: crid(), status: 200},
 		{server: "open", method: "GET", target: p, status: 400, refused: true},
 		{server: "open", method: "GET", target: p, headers: []string{HeaderClientRequestID, "too-short"}, status: 400, refused: true},
@@ -287,6 +313,8 @@ func TestAnswersMatchTheOpenAPIDocument(t *testing.T) {
 		{server: "open", method: "GET", target: p + "?limit=1001", headers: crid(), status: 400, refused: true},
 		{server: "open", method: "GET", target: p + "/broken", headers: crid(), status: 200},
 		{server: "open", method: "GET", target: p + "/kodo", headers: crid(), status: 200},
+		{server: "open", method: "GET", target: p + "/broken?sort=-name", headers: crid(), status: 200},
+		{server: "open", method: "GET", target: p + "/broken?sort=created", headers: crid(), status: 400, refused: true},
 		{server: "open", method: "GET", target: p + "/nope", headers: crid(), status: 404},
 		{server: "open", method: "GET", target: p + "/1st", headers: crid(), status: 404, refused: true},
 		{server: "open", method: "GET", target: p + "/broken/metadata", headers: crid(), status: 200},
