@@ -77,6 +77,9 @@ type Request struct {
 	AccessKnown bool
 	// Failure, when set, is the route's answer to an error that is none of the model's refusals (spock's 622).
 	Failure *Error
+	// BaseURL is where people reach the server, scheme and host without a trailing slash: --public-url when
+	// set, else the host the request came to. Absolute links on pages (a badge's Markdown) start with it.
+	BaseURL string
 }
 
 // HTML reports whether the answer is a page or a partial, which show long lists a page at a time where the

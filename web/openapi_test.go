@@ -386,6 +386,8 @@ func TestAnswersMatchTheOpenAPIDocument(t *testing.T) {
 		{server: "auth", method: "GET", target: "/v1/team2/stacks/web/badge.svg", headers: token(team1ReaderSecret), status: 403},
 		{server: "auth", method: "GET", target: "/v1/team1/stacks/web/badge.svg", status: 401},
 		{server: "auth", method: "GET", target: "/metrics", status: 401},
+		{server: "auth", method: "GET", target: "/metrics", headers: token(team1ReaderSecret), status: 403},
+		{server: "auth", method: "GET", target: "/metrics", headers: token(readerSecret), status: 200},
 		{server: "auth", method: "GET", target: "/events?topics=products", status: 401},
 		{server: "auth", method: "GET", target: "/login", status: 200},
 		{server: "auth", method: "POST", target: "/login", body: "token=" + url.QueryEscape(readerSecret), form: true, status: 303},
