@@ -2,14 +2,12 @@ package models
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -63,17 +61,13 @@ func requireProject(tx *gorm.DB, field, projectID string) error {
 	return nil
 }
 
-// ensureProject creates the project when it does not exist yet, and reports whether it did.
+// ensureProject creates the project when it does not exist yet, and reports whether it did. Writers racing to
+// create one project (the first stacks of a new project, through several replicas) all succeed: the insert does
+// nothing when another transaction has made the project, and waits for one still making it.
 func ensureProject(tx *gorm.DB, projectID string, now time.Time) (bool, error) {
-	var count int64
-	if err := tx.Model(&Project{}).Where("id = ?", projectID).Count(&count).Error; err != nil {
-		return false, err
-	}
-	if count > 0 {
-		return false, nil
-	}
-	if err := tx.Create(&Project{ID: projectID, CreatedAt: now}).Error; err != nil {
-		return false, err
+	inserted := tx.Exec(`INSERT INTO projects (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, projectID, now)
+	if inserted.Error != nil || inserted.RowsAffected == 0 {
+		return false, inserted.Error
 	}
 	return true, recordChanges(tx, Change{ProjectID: projectID})
 }
@@ -82,18 +76,6 @@ func ensureProject(tx *gorm.DB, projectID string, now time.Time) (bool, error) {
 // IMMEDIATE transactions already serialise writers), so racing writers never lose an update or an event.
 func lockStack(tx *gorm.DB, projectID, name string) (Stack, error) {
 	return findStack(tx.Clauses(clause.Locking{Strength: "UPDATE"}), projectID, name)
-}
-
-// findStack loads a stack of a project by name, or fails with a NotFoundError.
-func findStack(tx *gorm.DB, projectID, name string) (Stack, error) {
-	var stacks []Stack
-	if err := tx.Where("project_id = ? AND name = ?", projectID, name).Limit(1).Find(&stacks).Error; err != nil {
-		return Stack{}, err
-	}
-	if len(stacks) == 0 {
-		return Stack{}, &NotFoundError{Kind: KindStack, Name: name}
-	}
-	return stacks[0], nil
 }
 
 // NewStack is what CreateStack is asked to create: RFS's fields of an empty stack.
@@ -127,11 +109,12 @@ func CreateStack(ctx context.Context, db *gorm.DB, projectID string, spec NewSta
 		} else if !isNotFound(err) {
 			return err
 		}
-		stack = Stack{ProjectID: projectID, Name: name, StackID: uuid.NewString(), Description: spec.Description,
-			Status: LifecycleCreationComplete, CreateTime: now, UpdateTime: now, StatusChangedAt: now,
-			EnableDeletionProtection: spec.EnableDeletionProtection, EnableAutoRollback: spec.EnableAutoRollback}
+		stack = newStack(projectID, name, now)
+		stack.Description = spec.Description
+		stack.EnableDeletionProtection, stack.EnableAutoRollback = spec.EnableDeletionProtection, spec.EnableAutoRollback
 		if err := tx.Create(&stack).Error; err != nil {
-			return err
+			// Another replica created it since the check above.
+			return conflictOn(err, "stacks", KindStack, name)
 		}
 		if err := recordEvents(tx, stackEvents(nil, stack)); err != nil {
 			return err
@@ -151,7 +134,6 @@ type StackPatch struct {
 	EnableAutoRollback       *bool
 }
 
-// Most characters of a status message.
 // Validate checks the patch's values.
 func (p StackPatch) Validate() error {
 	if err := validateGivenStackID("stack_id", p.StackID); err != nil {
@@ -173,6 +155,30 @@ func (p StackPatch) Validate() error {
 		}
 	}
 	return nil
+}
+
+// apply returns the stack with the patch's fields changed (its StackID is only checked, never applied). A new
+// status without a message clears the old status's message: the message belongs to the status it explains.
+func (p StackPatch) apply(s Stack) Stack {
+	before := s.Status
+	if p.Description != nil {
+		s.Description = *p.Description
+	}
+	if p.Status != nil {
+		s.Status = *p.Status
+	}
+	if p.StatusMessage != nil {
+		s.StatusMessage = *p.StatusMessage
+	} else if s.Status != before {
+		s.StatusMessage = ""
+	}
+	if p.EnableDeletionProtection != nil {
+		s.EnableDeletionProtection = *p.EnableDeletionProtection
+	}
+	if p.EnableAutoRollback != nil {
+		s.EnableAutoRollback = *p.EnableAutoRollback
+	}
+	return s
 }
 
 // validateGivenStackID checks the form of a stack id that a request gave (nil: none given).
@@ -204,24 +210,7 @@ func UpdateStack(ctx context.Context, db *gorm.DB, projectID, name string, patch
 		if err := checkStackID("stack_id", patch.StackID, before); err != nil {
 			return err
 		}
-		after := before
-		if patch.Description != nil {
-			after.Description = *patch.Description
-		}
-		if patch.Status != nil {
-			after.Status = *patch.Status
-		}
-		if patch.StatusMessage != nil {
-			after.StatusMessage = *patch.StatusMessage
-		} else if after.Status != before.Status {
-			after.StatusMessage = ""
-		}
-		if patch.EnableDeletionProtection != nil {
-			after.EnableDeletionProtection = *patch.EnableDeletionProtection
-		}
-		if patch.EnableAutoRollback != nil {
-			after.EnableAutoRollback = *patch.EnableAutoRollback
-		}
+		after := patch.apply(before)
 		if after == before {
 			return nil
 		}
@@ -306,30 +295,19 @@ func PutService(ctx context.Context, db *gorm.DB, projectID, stackName, serviceN
 	if err := spec.Validate(); err != nil {
 		return false, err
 	}
-	if spec.Image.Tag == "" {
-		spec.Image.Tag = "latest"
-	}
-	domains := spec.Domains
-	if domains == nil {
-		domains = []string{}
-	}
-	encoded, err := json.Marshal(domains)
-	if err != nil {
-		return false, err
-	}
 	created := false
-	err = writeTransaction(ctx, db, func(tx *gorm.DB) error {
+	err := writeTransaction(ctx, db, func(tx *gorm.DB) error {
 		stack, err := lockStack(tx, projectID, stackName)
 		if err != nil {
 			return err
 		}
-		var current []Service
-		if err := tx.Where("stack_pk = ?", stack.PK).Order("ordinal").Find(&current).Error; err != nil {
+		current, err := stackServices(tx, stack.PK)
+		if err != nil {
 			return err
 		}
 		wanted := slices.Clone(current)
-		service := Service{StackPK: stack.PK, Name: serviceName, State: spec.State, Status: spec.Status,
-			Domains: string(encoded), ImageName: spec.Image.Name, ImageTag: spec.Image.Tag}
+		service := spec.row(serviceName)
+		service.StackPK = stack.PK
 		i := slices.IndexFunc(wanted, func(s Service) bool { return s.Name == serviceName })
 		if i < 0 {
 			if err := ValidateServiceCount("service_name", len(wanted)+1); err != nil {
@@ -357,8 +335,8 @@ func DeleteService(ctx context.Context, db *gorm.DB, projectID, stackName, servi
 		if err != nil {
 			return err
 		}
-		var current []Service
-		if err := tx.Where("stack_pk = ?", stack.PK).Order("ordinal").Find(&current).Error; err != nil {
+		current, err := stackServices(tx, stack.PK)
+		if err != nil {
 			return err
 		}
 		i := slices.IndexFunc(current, func(s Service) bool { return s.Name == serviceName })
@@ -452,8 +430,19 @@ func SaveProduct(ctx context.Context, db *gorm.DB, spec ProductSpec, create bool
 		if err != nil {
 			return err
 		}
-		_, err = applyProduct(tx, spec.Name, projectID, "stack_deps", spec.Layers, Now())
-		return err
+		outcome, err := applyProduct(tx, spec.Name, projectID, "stack_deps", spec.Layers, Now())
+		switch {
+		case err != nil:
+			// Another replica created the product since the count above, and has not committed yet.
+			return conflictOn(err, "products", KindProduct, spec.Name)
+		case create && outcome != productCreated:
+			// Another replica created it since the count above, and has committed.
+			return &ConflictError{Kind: KindProduct, Name: spec.Name}
+		case !create && outcome == productCreated:
+			// Another replica deleted it since the count above.
+			return &NotFoundError{Kind: KindProduct, Name: spec.Name}
+		}
+		return nil
 	})
 }
 
@@ -536,7 +525,9 @@ func applyProduct(tx *gorm.DB, name, projectID, layersField string, layers [][]s
 	// The change touches the product and every stack it held or holds: their pages show the product.
 	changes := []Change{{ProjectID: projectID, ProductName: name}}
 	var existing []Product
-	if err := tx.Where("name = ?", name).Limit(1).Find(&existing).Error; err != nil {
+	// Locked until the transaction ends (on PostgreSQL; SQLite has one writer anyway): two replicas replacing one
+	// product's layers at once take turns rather than both inserting the new rows.
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("name = ?", name).Limit(1).Find(&existing).Error; err != nil {
 		return productUnchanged, err
 	}
 	var product Product
