@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+
+	"stackboard/web"
 )
 
 // BenchmarkMetricsScrape measures a Prometheus scrape of /metrics at every size: "steady" while the data stays
@@ -22,7 +24,7 @@ func BenchmarkMetricsScrape(b *testing.B) {
 				name = size + "/changed"
 			}
 			b.Run(name, func(b *testing.B) {
-				server, _, _ := openBenchServer(b, f, 0)
+				server, _, _ := openBenchServer(b, f, web.Options{})
 				service := "/v1/" + f.project + "/stacks/" + f.stack + "/services/bench"
 				statuses := []string{"RUNNING", "FAULT"}
 				scrape := func() {

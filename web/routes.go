@@ -34,7 +34,7 @@ func (s *Server) routes() http.Handler {
 	out := s.out
 	writes := handlers.Writes{DB: s.db, Out: out}
 	products := handlers.Products{DB: s.db, Out: out, Writes: writes, Fragments: s.fragments}
-	stacks := handlers.Stacks{DB: s.db, Out: out, Writes: writes}
+	stacks := handlers.Stacks{DB: s.db, Out: out, Writes: writes, Fragments: s.fragments}
 	services := handlers.Services{Writes: writes}
 	badges := handlers.Badges{DB: s.db}
 	// A badge is an image for README pages and wikis: no Client-Request-Id, never the cached JSON.

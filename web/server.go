@@ -25,8 +25,9 @@ type Server struct {
 	auth    *auth
 	limiter *rateLimiter
 	cache   *responseCache
-	// fragments keep each product's JSON between renders of the list; nil renders it whole every time.
-	fragments *models.ProductFragments
+	// fragments keep each product's and each stack's JSON between renders of the lists; nil renders them whole
+	// every time.
+	fragments *models.Fragments
 	watch     *watchHealth
 	metrics   *metrics
 	// metricsElsewhere leaves /metrics off the router (Options.MetricsElsewhere).
@@ -65,8 +66,8 @@ type Options struct {
 	KeepEvents time.Duration
 	// MetricsElsewhere leaves /metrics off the main address: MetricsHandler serves them on one of their own.
 	MetricsElsewhere bool
-	// WholeRenders renders the product list whole after every change instead of from kept fragments: the
-	// reference the fragments are tested and measured against.
+	// WholeRenders renders the product list, the overview and the stack lists whole after every change instead of
+	// from kept fragments: the reference the fragments are tested and measured against.
 	WholeRenders bool
 }
 
@@ -77,10 +78,8 @@ func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 		origins: http.NewCrossOriginProtection(), out: newResponder(log),
 		hosts: newHostList(opts.AllowedHosts), logins: newRateLimiter(loginRate, loginBurst),
 	}
-	// Fragments learn what changed from the change feed in key order, which is commit order only where writes
-	// commit one at a time (SQLite); elsewhere a key could commit after a later one was read, so lists render whole.
-	if !opts.WholeRenders && db.Dialector.Name() == "sqlite" {
-		s.fragments = models.NewProductFragments()
+	if !opts.WholeRenders {
+		s.fragments = models.NewFragments()
 	}
 	s.out.meta = s.pageMeta
 	s.metrics = s.newMetrics()
