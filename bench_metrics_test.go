@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -31,6 +32,10 @@ func BenchmarkMetricsScrape(b *testing.B) {
 					server.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 					if w.Code != http.StatusOK {
 						b.Fatalf("GET /metrics: %d %.300s", w.Code, w.Body)
+					}
+					// A scrape without the fleet would measure nothing of what the target is about.
+					if !bytes.Contains(w.Body.Bytes(), []byte(`stackboard_product_stable{product="`+f.product+`"}`)) {
+						b.Fatalf("GET /metrics lacks the fleet metrics of product %s", f.product)
 					}
 				}
 				scrape()

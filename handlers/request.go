@@ -78,6 +78,9 @@ type Request struct {
 	AccessKnown bool
 	// Failure, when set, is the route's answer to an error that is none of the model's refusals (spock's 622).
 	Failure *Error
+	// BaseURL is where people reach the server, scheme and host without a trailing slash: --public-url when
+	// set, else the host the request came to. Absolute links on pages (a badge's Markdown) start with it.
+	BaseURL string
 	// Unkept is set while the change watcher is down: nothing kept may answer, neither the response cache nor
 	// the lists' fragments, since writes that bypass the feed (or a feed that cannot be read) go unseen.
 	Unkept bool

@@ -521,6 +521,11 @@ func variantKey(r *http.Request, req *handlers.Request) string {
 		b.WriteString(" as ")
 		b.WriteString(req.Access.Principal())
 	}
+	if req.HTML() {
+		// Pages hold absolute links (a badge's Markdown) to where the reader reached the server.
+		b.WriteString(" at ")
+		b.WriteString(req.BaseURL)
+	}
 	return b.String()
 }
 

@@ -79,6 +79,7 @@ func (s *Server) routes() http.Handler {
 	handle("/", openPage, redirectTo("/api/products"), get, head)
 	handle("/healthz", openPage, health.Live, get, head)
 	handle("/readyz", openPage, health.Ready, get, head)
+	handle("/openapi.json", openPage, serveDocument(openAPIDocument), get, head)
 	if !s.metricsElsewhere {
 		handle(metricsPath, page, s.serveMetrics, get, head)
 	}
@@ -116,6 +117,7 @@ func (s *Server) routes() http.Handler {
 	handle(stack+"/services/{service_name}", rfWrite, services.Put, put)
 	handle(stack+"/services/{service_name}", rfWrite, services.Delete, del)
 
+	s.router = r
 	return s.common(s.secure(r))
 }
 

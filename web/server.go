@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/gorilla/mux"
 	"gorm.io/gorm"
 
 	"stackboard/models"
@@ -31,11 +33,15 @@ type Server struct {
 	// metricsElsewhere leaves /metrics off the router (Options.MetricsElsewhere).
 	metricsElsewhere bool
 	keepEvents       time.Duration
-	origins          *http.CrossOriginProtection
-	out              responder
-	hosts            hostList
-	logins           *rateLimiter
-	handler          http.Handler
+	// publicURL is Options.PublicURL without a trailing slash.
+	publicURL string
+	origins   *http.CrossOriginProtection
+	out       responder
+	hosts     hostList
+	logins    *rateLimiter
+	handler   http.Handler
+	// router is the routes alone, which tests walk to find every URL the server answers.
+	router *mux.Router
 }
 
 // Options configure a Server; the zero value serves openly without a rate limit.
@@ -53,6 +59,9 @@ type Options struct {
 	// AllowedHosts are the host names the server answers to (AllowedHosts makes the usual list); empty means
 	// any, which only tests that send made-up hosts want.
 	AllowedHosts []string
+	// PublicURL is where people reach the server (--public-url): absolute links on pages use it instead of the
+	// host a request came to. Empty means the request's host.
+	PublicURL string
 	// KeepEvents is how long events are kept (pages say so); zero means for ever.
 	KeepEvents time.Duration
 	// MetricsElsewhere leaves /metrics off the main address: MetricsHandler serves them on one of their own.
@@ -75,6 +84,7 @@ func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 	s.out.meta = s.pageMeta
 	s.metrics = s.newMetrics()
 	s.metricsElsewhere, s.keepEvents = opts.MetricsElsewhere, opts.KeepEvents
+	s.publicURL = strings.TrimRight(opts.PublicURL, "/")
 	if opts.Tokens != nil {
 		s.auth = newAuth(opts.Tokens, opts.AuthReads)
 	}
