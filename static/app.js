@@ -39,31 +39,39 @@
     applyTheme(next);
   }
 
-  // --- Live indicator: live / reconnecting / updated N s ago.
+  // --- Live indicator: live / reconnecting / stale, in a live region that screen readers announce, so it
+  // changes only when the state does; "updated N s ago" ticks beside it, outside the region.
   var lastUpdate = null;
   var lastVersion = null;
   var liveState = "connecting";
   var knownSources = new WeakSet();
+  var stateText = {
+    connecting: "Connecting…",
+    live: "Live",
+    reconnecting: "Reconnecting…",
+    stale: "Stale: the server cannot see changes right now"
+  };
+
+  function setText(el, text) {
+    if (el && el.textContent !== text) {
+      el.textContent = text;
+    }
+  }
 
   function renderLive() {
     var el = document.getElementById("live");
     if (!el) {
       return;
     }
-    el.setAttribute("data-state", liveState);
-    var text = el.querySelector(".live-text");
-    if (liveState === "reconnecting") {
-      text.textContent = "Reconnecting…";
-    } else if (liveState === "stale") {
-      text.textContent = "Stale: the server cannot see changes right now";
-    } else if (liveState === "connecting") {
-      text.textContent = "Connecting…";
-    } else if (lastUpdate === null) {
-      text.textContent = "Live";
-    } else {
-      var seconds = Math.max(0, Math.round((Date.now() - lastUpdate) / 1000));
-      text.textContent = "Live · updated " + ago(seconds) + " ago";
+    if (el.getAttribute("data-state") !== liveState) {
+      el.setAttribute("data-state", liveState);
     }
+    setText(el.querySelector(".live-text"), stateText[liveState]);
+    var age = "";
+    if (liveState === "live" && lastUpdate !== null) {
+      age = "updated " + ago(Math.max(0, Math.round((Date.now() - lastUpdate) / 1000))) + " ago";
+    }
+    setText(document.getElementById("live-age"), age);
   }
 
   function ago(seconds) {
@@ -157,6 +165,55 @@
   window.addEventListener("pageshow", function (event) {
     if (event.persisted) {
       window.location.reload();
+    }
+  });
+
+  // --- Live updates morph the page (idiomorph) instead of replacing it, so focus, scroll, selections and typed
+  // text survive. An open menu stays open: the server's copy never has the "open" the reader gave it.
+  function configureMorph() {
+    if (!window.Idiomorph) {
+      return;
+    }
+    Idiomorph.defaults.ignoreActiveValue = true;
+    Idiomorph.defaults.callbacks.beforeAttributeUpdated = function (name, element) {
+      return !(name === "open" && element.tagName === "DETAILS");
+    };
+  }
+
+  // A list that has loaded more rows than its first page asks for all of them again in one request when a live
+  // update comes (limit = the rows it holds, up to the most one request may ask for), instead of falling back to
+  // the first page and loading the rest page by page. A filter swaps in a new element, which starts again.
+  var grownLists = new WeakSet();
+
+  function liveFragment(elt) {
+    return elt && elt.closest ? elt.closest("[hx-trigger*='sse:']") : null;
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var config = event.detail.requestConfig;
+    if (config && config.verb === "get" && /[?&]marker=/.test(config.path || "")) {
+      var fragment = liveFragment(event.detail.elt);
+      if (fragment) {
+        grownLists.add(fragment);
+      }
+    }
+  });
+
+  function liveRefresh(event) {
+    var trigger = event.detail.triggeringEvent;
+    var type = trigger ? trigger.type : "";
+    return type === "resync" || type.indexOf("sse:") === 0;
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (event.detail.verb !== "get" || !liveRefresh(event) || !grownLists.has(elt)) {
+      return;
+    }
+    var rows = elt.querySelectorAll("tbody > tr:not(.load-more)").length;
+    var most = parseInt(document.body.getAttribute("data-max-rows"), 10) || rows;
+    if (rows > 0) {
+      event.detail.formData.set("limit", String(Math.min(rows, most)));
     }
   });
 
@@ -309,6 +366,7 @@
   });
 
   function ready() {
+    configureMorph();
     applyTheme(currentTheme());
     updateJSONLink();
     renderLive();
