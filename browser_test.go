@@ -45,11 +45,12 @@ const (
 	pollInterval        = 25 * time.Millisecond
 )
 
-// The demo data set (models/demo.yaml) as the tests expect to see it.
+// The demo data set (models/demo.yaml) as the tests expect to see it: the overview opens broken-first (the worst
+// stack of each product; creation order among equals).
 var (
-	demoProducts = []string{"memcached", "kodo", "monitoring", "payments", "search", "billing", "kodo-console",
-		"payouts", "merchant-portal", "autocomplete", "tracing"}
-	demoUnstable = []string{"search", "billing", "payouts", "autocomplete", "tracing"}
+	demoProducts = []string{"search", "billing", "autocomplete", "tracing", "payouts", "memcached", "kodo",
+		"monitoring", "payments", "kodo-console", "merchant-portal"}
+	demoUnstable = []string{"search", "billing", "autocomplete", "tracing", "payouts"}
 )
 
 // TestMain removes the stackboard binary that the browser tests build, and what is left of Chromium's profiles.
@@ -672,12 +673,12 @@ func TestBrowserFiltersAndHistory(t *testing.T) {
 
 	// A project's stack list: filter by run status, then by name, then go Back.
 	b.open("/v1/search-staging/stacks")
-	all := []string{"synonyms-loader", "autocomplete", "crawler", "ranking-model", "search-ui", "query-api", "indexer",
-		"elasticsearch", "zookeeper", "legacy-solr"}
-	b.waitRows("the stacks of search-staging, newest first", "tr[data-stack]", "data-stack", all)
+	all := []string{"legacy-solr", "elasticsearch", "query-api", "ranking-model", "crawler", "synonyms-loader",
+		"zookeeper", "search-ui", "indexer", "autocomplete"}
+	b.waitRows("the stacks of search-staging, broken first", "tr[data-stack]", "data-stack", all)
 	b.setSelect("select[name=status]", "PARTIALLY-RUNNING")
 	b.waitPath("/v1/search-staging/stacks?status=PARTIALLY-RUNNING")
-	b.waitRows("the PARTIALLY-RUNNING stacks", "tr[data-stack]", "data-stack", []string{"crawler", "ranking-model", "query-api"})
+	b.waitRows("the PARTIALLY-RUNNING stacks", "tr[data-stack]", "data-stack", []string{"query-api", "ranking-model", "crawler"})
 
 	b.setSelect("select[name=status]", "DEPLOYMENT_FAILED")
 	b.waitPath("/v1/search-staging/stacks?status=DEPLOYMENT_FAILED")
@@ -1189,9 +1190,10 @@ func TestBrowserLoadsMoreOnScroll(t *testing.T) {
 		fmt.Fprintf(&manifest, "      - {name: bulk-%03d, status: DEPLOYMENT_COMPLETE}\n", i)
 	}
 	importManifest(t, b.srv, manifest.String())
-	// Created in one import, in one second: the list is newest first, so the later created come first.
+	// Created in one import, in one second, all of one severity: the page opens broken-first, then the longest in
+	// its state first, then the first created, so in the order of the manifest.
 	var want []string
-	for i := 229; i >= 0; i-- {
+	for i := range 230 {
 		want = append(want, fmt.Sprintf("bulk-%03d", i))
 	}
 

@@ -22,6 +22,7 @@ import (
 	"gorm.io/gorm"
 
 	"stackboard/models"
+	"stackboard/models/fleet"
 	"stackboard/web"
 )
 
@@ -352,24 +353,24 @@ func generate(ctx context.Context, dsn, sizeName string, seed uint64, out string
 	if sizeName == "" {
 		return errors.New("generate needs --size S, M or L")
 	}
-	size, err := models.ParseFleetSize(sizeName)
+	size, err := fleet.ParseSize(sizeName)
 	if err != nil {
 		return fmt.Errorf("--size: %w", err)
 	}
 	start := time.Now()
-	fleet, err := models.GenerateFleet(size, seed, models.Now())
+	made, err := fleet.Generate(size, seed, models.Now())
 	if err != nil {
 		return err
 	}
 	if out != "" {
-		return writeFleetManifest(fleet, out, start, stdout, stderr)
+		return writeFleetManifest(made, out, start, stdout, stderr)
 	}
 	db, err := models.Open(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer models.Close(db)
-	report, err := models.FillDatabase(ctx, db, fleet)
+	report, err := fleet.Fill(ctx, db, made)
 	if err != nil {
 		return fmt.Errorf("%s: %w", redact(dsn), err)
 	}
@@ -379,7 +380,7 @@ func generate(ctx context.Context, dsn, sizeName string, seed uint64, out string
 
 // writeFleetManifest writes a fleet's manifest to path, or to stdout for "-" (and the summary then to stderr, to
 // keep stdout a manifest).
-func writeFleetManifest(fleet models.GeneratedFleet, path string, start time.Time, stdout, stderr io.Writer) (err error) {
+func writeFleetManifest(made fleet.Fleet, path string, start time.Time, stdout, stderr io.Writer) (err error) {
 	summary, w, name := stdout, stdout, path
 	if path == "-" {
 		summary, name = stderr, "stdout"
@@ -396,14 +397,18 @@ func writeFleetManifest(fleet models.GeneratedFleet, path string, start time.Tim
 		w = f
 	}
 	buffered := bufio.NewWriter(w)
-	if err := models.EncodeManifest(buffered, fleet.Manifest()); err != nil {
+	manifest, err := made.Manifest()
+	if err != nil {
+		return err
+	}
+	if err := models.EncodeManifest(buffered, manifest); err != nil {
 		return err
 	}
 	if err := buffered.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(summary, "wrote %s manifest to %s: %d projects, %d stacks, %d services, %d products in %.1fs\n",
-		fleet.Size.Name, name, len(fleet.Projects), len(fleet.Stacks), len(fleet.Services), len(fleet.Products),
+		made.Size.Name, name, len(made.Projects), len(made.Stacks), len(made.Services), len(made.Products),
 		time.Since(start).Seconds())
 	return nil
 }

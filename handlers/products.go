@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -28,13 +27,13 @@ type Products struct {
 func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	req := requestOf(r)
 	query := r.URL.Query()
-	filter, err := productFilterFrom(query)
+	filter, err := productFilterFrom(r)
 	if err != nil {
 		return err
 	}
 	filter.Projects = req.Access.VisibleProjects()
 	paged := query.Has("limit") || query.Has("marker")
-	if !req.HTML() && !paged && h.Fragments != nil && filter.Query == "" && filter.Project == "" && filter.Stable == nil && filter.RunStatus == "" {
+	if !req.HTML() && !paged && h.Fragments != nil && filter.Sort.IsZero() && filter.Query == "" && filter.Project == "" && filter.Stable == nil && filter.RunStatus == "" {
 		list, err := h.Fragments.List(r.Context(), h.DB, filter.Projects)
 		if err != nil {
 			return err
@@ -126,9 +125,15 @@ func (h Products) Get(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-// productFilterFrom reads the overview's filters: q, stable, project and status.
-func productFilterFrom(query url.Values) (models.ProductFilter, error) {
+// productFilterFrom reads the overview's filters (q, stable, project and status), its sort and its page.
+func productFilterFrom(r *http.Request) (models.ProductFilter, error) {
+	query := r.URL.Query()
+	sort, err := listSort(r, models.ProductSortKeys)
+	if err != nil {
+		return models.ProductFilter{}, err
+	}
 	filter := models.ProductFilter{
+		Sort:      sort,
 		Query:     query.Get("q"),
 		Project:   query.Get("project"),
 		RunStatus: query.Get("status"),
@@ -146,7 +151,7 @@ func productFilterFrom(query url.Values) (models.ProductFilter, error) {
 	}
 	filter.Limit = limit
 	if query.Has("marker") {
-		if filter.After, err = models.ParseProductMarker(query.Get("marker")); err != nil {
+		if err := filter.ParseMarker(query.Get("marker")); err != nil {
 			return filter, err
 		}
 	}

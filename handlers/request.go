@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"net/http"
+
+	"stackboard/models"
 )
 
 // Format is one of the three ways a URL answers.
@@ -109,4 +111,16 @@ func RequestFrom(ctx context.Context) *Request {
 // requestOf is RequestFrom for an *http.Request.
 func requestOf(r *http.Request) *Request {
 	return RequestFrom(r.Context())
+}
+
+// listSort reads a list's sort parameter: absent, the list keeps its documented order, except on pages, which open
+// broken-first (their "load more" links name their sort, so a marker without one continues the documented order).
+// This is the one place that default is decided.
+func listSort(r *http.Request, keys []models.SortKey) (models.Sort, error) {
+	query := r.URL.Query()
+	sort, err := models.ParseSort(query.Get("sort"), keys)
+	if err == nil && sort.IsZero() && requestOf(r).HTML() && !query.Has("marker") {
+		sort = models.BrokenFirst
+	}
+	return sort, err
 }

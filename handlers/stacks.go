@@ -22,7 +22,11 @@ type Stacks struct {
 func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 	projectID := requestOf(r).ProjectID
 	query := r.URL.Query()
-	filter := models.StackFilter{Status: query.Get("status"), Query: query.Get("q"), Marker: query.Get("marker")}
+	sort, err := listSort(r, models.StackSortKeys)
+	if err != nil {
+		return err
+	}
+	filter := models.StackFilter{Status: query.Get("status"), Query: query.Get("q"), Marker: query.Get("marker"), Sort: sort}
 	limit, err := models.ValidateLimit("limit", query.Get("limit"))
 	if err != nil {
 		return err
@@ -71,10 +75,15 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 // status, services and products; on pages also its blast radius.
 func (h Stacks) Get(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
+	sort, err := listSort(r, models.ServiceSortKeys)
+	if err != nil {
+		return err
+	}
 	stack, err := models.GetStack(r.Context(), h.DB, vars["project_id"], vars["stack_name"])
 	if err != nil {
 		return err
 	}
+	models.SortServices(stack.Services, sort)
 	fleet, err := headerFleet(r, h.DB)
 	if err != nil {
 		return err
@@ -85,6 +94,7 @@ func (h Stacks) Get(w http.ResponseWriter, r *http.Request) error {
 			Topics: []string{models.StackTopic(stack.StackID)}, Project: stack.ProjectID, Fleet: fleet,
 		},
 		Stack: stack,
+		Sort:  sort,
 		Now:   time.Now(),
 	}
 	page.BadgeURL, page.BadgeMarkdown = badgeOf(r, stack.StackName+" status", views.StackURL(stack.ProjectID, stack.StackName))

@@ -28,10 +28,13 @@ type ProductFilter struct {
 	Projects []string
 	// PKs, when not nil, keeps only the products of these keys (those whose fragments must be made again).
 	PKs []int64
-	// After keeps the products created after the one it names (a page's next marker); Limit, when not zero, keeps
-	// at most that many.
-	After int64
-	Limit int
+	// Sort orders the products; the zero Sort is creation order.
+	Sort Sort
+	// After keeps the products created after the one it names (a page's next marker in creation order); Offset
+	// skips that many (a sorted page's next marker); Limit, when not zero, keeps at most that many.
+	After  int64
+	Offset int
+	Limit  int
 }
 
 // Limits of a page of a list.
@@ -116,14 +119,21 @@ func (f ProductFilter) where(q *gorm.DB) *gorm.DB {
 	return q
 }
 
-// page adds the filter's conditions and its page (After, Limit) to a query on products, in creation order.
+// page adds the filter's conditions and its page (After or Offset, Limit) to a query on products, in the
+// filter's order.
 func (f ProductFilter) page(q *gorm.DB) *gorm.DB {
 	q = f.where(q)
 	if f.After > 0 {
 		q = q.Where("pk > ?", f.After)
 	}
+	if f.Offset > 0 {
+		q = q.Offset(f.Offset)
+	}
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
+	}
+	if !f.Sort.IsZero() {
+		return q.Order(productOrder(f.Sort))
 	}
 	return q.Order("pk")
 }
@@ -240,25 +250,14 @@ func LoadFleet(ctx context.Context, db *gorm.DB, projects []string) (Fleet, erro
 	return fleet, nil
 }
 
-// RunStatusesBySeverity lists the run statuses from the worst to the best.
-func RunStatusesBySeverity() []string {
-	return []string{RunFault, RunPartiallyRunning, RunNotRunning, RunRunning}
-}
-
-// LifecycleStatusesBySeverity lists the lifecycle statuses from the worst to the best: failures, work in
-// progress, then settled states.
-func LifecycleStatusesBySeverity() []string {
-	return []string{LifecycleDeploymentFailed, LifecycleRollbackFailed, LifecycleDeletionFailed,
-		LifecycleDeploymentInProgress, LifecycleRollbackInProgress, LifecycleDeletionInProgress,
-		LifecycleCreationComplete, LifecycleRollbackComplete, LifecycleDeploymentComplete}
-}
-
 // StackFilter narrows a project's stack list; its zero value keeps every stack.
 type StackFilter struct {
 	// Status keeps stacks whose lifecycle status or run status is this.
 	Status string
 	// Query keeps stacks whose name contains it, ignoring case.
 	Query string
+	// Sort orders the stacks; the zero Sort is ListStacks's newest first.
+	Sort Sort
 	// Marker keeps the stacks listed after the one it names (a page's next_marker); Limit, when not zero, keeps
 	// at most that many and sets the list's NextMarker when there are more.
 	Marker string
@@ -295,15 +294,25 @@ func (f StackFilter) Validate() error {
 	if len(f.Query) > 200 {
 		return &FieldError{"q", ReasonTooLong, "is longer than 200 characters"}
 	}
-	if f.Marker != "" {
-		if _, err := parseStackMarker(f.Marker); err != nil {
-			return err
-		}
+	if _, err := f.position(); err != nil {
+		return err
 	}
 	if f.Limit < 0 || f.Limit > MaxPageLimit {
 		return &FieldError{"limit", ReasonInvalid, fmt.Sprintf("%d is not between 1 and %d", f.Limit, MaxPageLimit)}
 	}
 	return nil
+}
+
+// position is where a sorted list's page starts (its marker is a position); zero for the documented order.
+func (f StackFilter) position() (int, error) {
+	if f.Marker == "" {
+		return 0, nil
+	}
+	if !f.Sort.IsZero() {
+		return parsePosition(f.Marker)
+	}
+	_, err := parseStackMarker(f.Marker)
+	return 0, err
 }
 
 // FindStacks returns the stacks of a project that match filter, newest first (the later created first among equal
@@ -320,7 +329,12 @@ func FindStacks(ctx context.Context, db *gorm.DB, projectID string, filter Stack
 	if filter.Query != "" {
 		query = query.Where(`LOWER(name) LIKE ? ESCAPE '\'`, likePattern(filter.Query))
 	}
-	if filter.Marker != "" {
+	offset, _ := filter.position()
+	order := "create_time DESC, pk DESC"
+	if !filter.Sort.IsZero() {
+		order = stackOrder(filter.Sort, "stacks")
+		query = query.Offset(offset)
+	} else if filter.Marker != "" {
 		marker, err := parseStackMarker(filter.Marker)
 		if err != nil {
 			return StackList{}, err
@@ -330,7 +344,7 @@ func FindStacks(ctx context.Context, db *gorm.DB, projectID string, filter Stack
 	if filter.Limit > 0 {
 		query = query.Limit(filter.Limit + 1)
 	}
-	if err := query.Order("create_time DESC, pk DESC").Scan(&rows).Error; err != nil {
+	if err := query.Order(order).Scan(&rows).Error; err != nil {
 		return StackList{}, fmt.Errorf("list stacks of project %q: %w", projectID, err)
 	}
 	list := StackList{ProjectID: projectID}
@@ -338,6 +352,9 @@ func FindStacks(ctx context.Context, db *gorm.DB, projectID string, filter Stack
 		rows = rows[:filter.Limit]
 		last := rows[len(rows)-1]
 		next := stackMarker{last.CreateTime, last.PK}.String()
+		if !filter.Sort.IsZero() {
+			next = positionMarker(offset + filter.Limit)
+		}
 		list.NextMarker = &next
 	}
 	list.Stacks = make([]StackSummary, len(rows))

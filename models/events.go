@@ -43,8 +43,8 @@ const (
 	ResourceService = "service"
 )
 
-// lifecycleEventType is the event type that a stack's move into a lifecycle status records.
-func lifecycleEventType(status string) string {
+// LifecycleEventType is the event type that a stack's move into a lifecycle status records.
+func LifecycleEventType(status string) string {
 	switch status {
 	case LifecycleCreationComplete:
 		return EventCreationComplete
@@ -73,11 +73,11 @@ func stackEvents(before *Stack, after Stack) []StackEvent {
 		return text
 	}
 	if before == nil {
-		return []StackEvent{event(lifecycleEventType(after.Status), withMessage("created in "+after.Status))}
+		return []StackEvent{event(LifecycleEventType(after.Status), withMessage("created in "+after.Status))}
 	}
 	var events []StackEvent
 	if before.Status != after.Status {
-		events = append(events, event(lifecycleEventType(after.Status), withMessage(before.Status+" → "+after.Status)))
+		events = append(events, event(LifecycleEventType(after.Status), withMessage(before.Status+" → "+after.Status)))
 	} else if before.StatusMessage != after.StatusMessage && after.StatusMessage != "" {
 		events = append(events, event(EventLog, "status message: "+after.StatusMessage))
 	}
@@ -137,7 +137,7 @@ func serviceEvents(stack Stack, old, new []Service, at time.Time) []StackEvent {
 			changes = append(changes, domainsChange(previous.Domains, s.Domains))
 		}
 		if len(changes) > 0 {
-			events = append(events, event(s.Name, serviceEventType(s), strings.Join(changes, ", ")))
+			events = append(events, event(s.Name, ServiceEventType(s), strings.Join(changes, ", ")))
 		}
 	}
 	for _, s := range old {
@@ -206,8 +206,8 @@ func someOf(items []string) string {
 	return strings.Join(items[:shown], ", ") + ", …"
 }
 
-// serviceEventType is the event type of a service's change into its current state and status.
-func serviceEventType(s Service) string {
+// ServiceEventType is the event type of a service's change into its current state and status.
+func ServiceEventType(s Service) string {
 	switch {
 	case s.Status == RunFault:
 		return EventError

@@ -28,19 +28,19 @@ func Export(ctx context.Context, db *gorm.DB) (Manifest, error) {
 	if err := db.Order("pk").Find(&products).Error; err != nil {
 		return Manifest{}, fmt.Errorf("export products: %w", err)
 	}
-	var placements []struct {
-		ProductPK int64
-		Layer     int
-		Name      string
-	}
-	err := db.Raw(`SELECT ps.product_pk, ps.layer, s.name FROM product_stacks ps JOIN stacks s ON s.pk = ps.stack_pk
-		ORDER BY ps.product_pk, ps.layer, ps.ordinal`).Scan(&placements).Error
-	if err != nil {
+	var placements []ProductStack
+	if err := db.Order("product_pk, layer, ordinal").Find(&placements).Error; err != nil {
 		return Manifest{}, fmt.Errorf("export product layers: %w", err)
 	}
+	t := Tables{Projects: projects, Stacks: stacks, Services: services, Products: products, ProductStacks: placements}
+	return t.Manifest(true)
+}
 
+// Manifest describes the rows as a manifest that Import accepts, every field spelled out; without times, the
+// stacks carry no create_time and update_time, and the same rows give the same document whenever it is made.
+func (t Tables) Manifest(withTimes bool) (Manifest, error) {
 	servicesByStack := make(map[int64][]ManifestService)
-	for _, s := range services {
+	for _, s := range t.Services {
 		var domains []string
 		if err := json.Unmarshal([]byte(s.Domains), &domains); err != nil {
 			return Manifest{}, fmt.Errorf("export service %q: stored domains are not a JSON array: %w", s.Name, err)
@@ -53,8 +53,10 @@ func Export(ctx context.Context, db *gorm.DB) (Manifest, error) {
 			Image: ManifestImage{Name: s.ImageName, Tag: s.ImageTag},
 		})
 	}
+	stackNames := make(map[int64]string, len(t.Stacks))
 	stacksByProject := make(map[string][]ManifestStack)
-	for _, s := range stacks {
+	for _, s := range t.Stacks {
+		stackNames[s.PK] = s.Name
 		metadata, err := metadataNode(s.Metadata)
 		if err != nil {
 			return Manifest{}, fmt.Errorf("export stack %q: stored metadata is not JSON: %w", s.Name, err)
@@ -65,16 +67,18 @@ func Export(ctx context.Context, db *gorm.DB) (Manifest, error) {
 		}
 		m := ManifestStack{
 			Name:        s.Name,
-			ID:          &s.StackID,
-			Description: &s.Description,
-			Status:      &s.Status,
-			CreateTime:  ptr(s.CreateTime.UTC().Format(TimeLayout)),
-			UpdateTime:  ptr(s.UpdateTime.UTC().Format(TimeLayout)),
+			ID:          ptr(s.StackID),
+			Description: ptr(s.Description),
+			Status:      ptr(s.Status),
 			Metadata:    metadata,
 			Services:    &services,
 		}
+		if withTimes {
+			m.CreateTime = ptr(s.CreateTime.UTC().Format(TimeLayout))
+			m.UpdateTime = ptr(s.UpdateTime.UTC().Format(TimeLayout))
+		}
 		if s.StatusMessage != "" {
-			m.StatusMessage = &s.StatusMessage
+			m.StatusMessage = ptr(s.StatusMessage)
 		}
 		// The settings are written only when on, so that exports of stacks that never used them stay as they were.
 		if s.EnableDeletionProtection {
@@ -87,21 +91,21 @@ func Export(ctx context.Context, db *gorm.DB) (Manifest, error) {
 	}
 
 	manifest := Manifest{Projects: []ManifestProject{}, Products: []ManifestProduct{}}
-	for _, p := range projects {
+	for _, p := range t.Projects {
 		manifest.Projects = append(manifest.Projects, ManifestProject{ID: p.ID, Stacks: stacksByProject[p.ID]})
 	}
-	layersByProduct := make(map[int64][][]string)
+	layersByProduct := make(map[int64]Layers)
 	lastLayer := make(map[int64]int)
-	for _, pl := range placements {
+	for _, pl := range t.ProductStacks {
 		layers := layersByProduct[pl.ProductPK]
 		if lastLayer[pl.ProductPK] != pl.Layer {
 			layers = append(layers, []string{})
 			lastLayer[pl.ProductPK] = pl.Layer
 		}
-		layers[len(layers)-1] = append(layers[len(layers)-1], pl.Name)
+		layers[len(layers)-1] = append(layers[len(layers)-1], stackNames[pl.StackPK])
 		layersByProduct[pl.ProductPK] = layers
 	}
-	for _, p := range products {
+	for _, p := range t.Products {
 		manifest.Products = append(manifest.Products, ManifestProduct{Name: p.Name, Project: p.ProjectID, Layers: layersByProduct[p.PK]})
 	}
 	return manifest, nil

@@ -121,12 +121,26 @@ func FindProductPage(ctx context.Context, db *gorm.DB, filter ProductFilter) (Pr
 	if len(products) > limit {
 		page.Products = products[:limit]
 		next := strconv.FormatInt(products[limit-1].key, 10)
+		if !filter.Sort.IsZero() {
+			next = positionMarker(filter.Offset + limit)
+		}
 		page.NextMarker = &next
 	}
 	return page, nil
 }
 
-// ParseProductMarker reads a product page's next marker.
+// ParseMarker reads a product page's next marker into the filter: a key in creation order, a position
+// when the filter is sorted.
+func (f *ProductFilter) ParseMarker(value string) (err error) {
+	if !f.Sort.IsZero() {
+		f.Offset, err = parsePosition(value)
+		return err
+	}
+	f.After, err = ParseProductMarker(value)
+	return err
+}
+
+// ParseProductMarker reads a next marker of the product list in creation order.
 func ParseProductMarker(value string) (int64, error) {
 	after, err := strconv.ParseInt(value, 10, 64)
 	if err != nil || after <= 0 {

@@ -3,51 +3,33 @@
 package views
 
 import (
-	"strings"
-
 	"stackboard/models"
 )
 
-// Severity classes, from worst to best; one order for every status shown anywhere.
-const (
-	sevFailed   = "failed"
-	sevBlocked  = "blocked"
-	sevProgress = "progress"
-	sevStopped  = "stopped"
-	sevOK       = "ok"
-)
-
-// severity places any lifecycle status, run status or service state in the severity order.
+// severity names the severity class of any lifecycle status, run status, service state or event type; the order
+// itself is the models' one.
 func severity(status string) string {
-	switch {
-	case status == models.RunFault || status == models.EventError || strings.HasSuffix(status, "_FAILED"):
-		return sevFailed
-	case status == "BLOCKED":
-		return sevBlocked
-	case status == models.RunNotRunning || status == models.StateStopped || status == models.LifecycleCreationComplete,
-		status == models.EventLog || status == models.EventSummary || status == models.EventDrift || status == models.EventDeletionSkipped:
-		return sevStopped
-	case status == models.RunPartiallyRunning || strings.HasSuffix(status, "_IN_PROGRESS") || strings.HasSuffix(status, "ING") && status != models.RunRunning:
-		return sevProgress
-	default:
-		return sevOK
-	}
+	return models.SeverityOf(status).String()
 }
 
 // statusIcon is the symbol that goes with a severity, so that status is never shown by colour alone.
 func statusIcon(status string) string {
-	switch severity(status) {
-	case sevFailed:
+	return severityIcon(models.SeverityOf(status))
+}
+
+// severityIcon is the symbol of a severity.
+func severityIcon(s models.Severity) string {
+	switch s {
+	case models.SeverityFailed:
 		return "✕"
-	case sevBlocked:
+	case models.SeverityBlocked:
 		return "‖"
-	case sevProgress:
+	case models.SeverityProgress:
 		return "◐"
-	case sevStopped:
+	case models.SeverityStopped:
 		return "○"
-	default:
-		return "✓"
 	}
+	return "✓"
 }
 
 func badgeClass(status string) string {

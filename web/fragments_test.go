@@ -15,7 +15,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"stackboard/models"
+	"stackboard/models/fleet"
 )
 
 // fragmentWrites are the kinds of write the product list's fragments must follow.
@@ -43,15 +43,15 @@ func TestProductListFromFragmentsIsAWholeRender(t *testing.T) {
 				t.Skip("a big fleet")
 			}
 			served, writer := openTwoPools(t)
-			fleetSize, err := models.ParseFleetSize(size.name)
+			fleetSize, err := fleet.ParseSize(size.name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			fleet, err := models.GenerateFleet(fleetSize, 7, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+			made, err := fleet.Generate(fleetSize, 7, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := models.FillDatabase(context.Background(), writer, fleet); err != nil {
+			if _, err := fleet.Fill(context.Background(), writer, made); err != nil {
 				t.Fatal(err)
 			}
 			server := newTestServer(served)

@@ -1,9 +1,8 @@
-package models
+package fleet
 
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -18,10 +17,12 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"stackboard/models"
 )
 
-// FleetSize says how big a generated fleet is; GenerateFleet meets every count exactly.
-type FleetSize struct {
+// Size says how big a generated fleet is; Generate meets every count exactly.
+type Size struct {
 	Name     string
 	Projects int
 	Stacks   int
@@ -30,25 +31,25 @@ type FleetSize struct {
 	Events   int
 }
 
-// FleetSizes lists the sizes `stackboard generate --size` knows, smallest first.
-func FleetSizes() []FleetSize {
-	return []FleetSize{
+// Sizes lists the sizes `stackboard generate --size` knows, smallest first.
+func Sizes() []Size {
+	return []Size{
 		{Name: "S", Projects: 2, Stacks: 100, Services: 400, Products: 10, Events: 2_000},
 		{Name: "M", Projects: 5, Stacks: 1_000, Services: 4_000, Products: 100, Events: 20_000},
 		{Name: "L", Projects: 20, Stacks: 10_000, Services: 50_000, Products: 1_000, Events: 200_000},
 	}
 }
 
-// ParseFleetSize returns the fleet size of that name (S, M or L, in either case).
-func ParseFleetSize(name string) (FleetSize, error) {
+// ParseSize returns the fleet size of that name (S, M or L, in either case).
+func ParseSize(name string) (Size, error) {
 	var names []string
-	for _, size := range FleetSizes() {
+	for _, size := range Sizes() {
 		if strings.EqualFold(name, size.Name) {
 			return size, nil
 		}
 		names = append(names, size.Name)
 	}
-	return FleetSize{}, fmt.Errorf("unknown fleet size %q (one of %s)", name, strings.Join(names, ", "))
+	return Size{}, fmt.Errorf("unknown fleet size %q (one of %s)", name, strings.Join(names, ", "))
 }
 
 // Every generated product has this shape: enough to show layers and gates, small enough to read.
@@ -64,51 +65,43 @@ const (
 	generateStream = 0x5374_6163_6b62_6f61
 )
 
-// GeneratedFleet is a made-up fleet held in memory, row for row what FillDatabase writes and Manifest describes.
-type GeneratedFleet struct {
-	Size FleetSize
-	// Projects are ordered by id.
-	Projects []Project
-	// Stacks are in creation order; a stack's PK is its index plus one.
-	Stacks []Stack
-	// Services are grouped by stack, each stack's in declared order.
-	Services []Service
-	// Products are in creation order; a product's PK is its index plus one.
-	Products      []Product
-	ProductStacks []ProductStack
-	// Events are oldest first; an event's PK is its index plus one.
-	Events []StackEvent
+// Fleet is a made-up fleet held in memory, row for row what Fill writes and Manifest describes. Projects are
+// ordered by id; stacks, products and events are in creation order, each row's PK its index plus one; services are
+// grouped by stack, each stack's in declared order.
+type Fleet struct {
+	Size Size
+	models.Tables
 }
 
-// GenerateFleet makes a realistic fleet of the given size. The same seed always makes the same fleet; now only
+// Generate makes a realistic fleet of the given size. The same seed always makes the same fleet; now only
 // anchors its times, which all fall in the 30 days before it.
-func GenerateFleet(size FleetSize, seed uint64, now time.Time) (GeneratedFleet, error) {
+func Generate(size Size, seed uint64, now time.Time) (Fleet, error) {
 	if err := checkFleetSize(size); err != nil {
-		return GeneratedFleet{}, err
+		return Fleet{}, err
 	}
 	g := &fleetGenerator{
 		rng:   rand.New(rand.NewPCG(seed, generateStream)),
 		size:  size,
 		now:   now.UTC().Truncate(time.Second),
-		fleet: GeneratedFleet{Size: size},
+		fleet: Fleet{Size: size},
 	}
 	g.planProjects()
 	g.planStacks()
 	if err := g.planServices(); err != nil {
-		return GeneratedFleet{}, err
+		return Fleet{}, err
 	}
 	if err := g.planEventBudgets(); err != nil {
-		return GeneratedFleet{}, err
+		return Fleet{}, err
 	}
 	if err := g.writeStacks(); err != nil {
-		return GeneratedFleet{}, err
+		return Fleet{}, err
 	}
 	g.writeProducts()
 	g.writeProjects()
 	return g.fleet, nil
 }
 
-func checkFleetSize(s FleetSize) error {
+func checkFleetSize(s Size) error {
 	envs := len(generatedEnvs)
 	switch {
 	case s.Projects < 1 || s.Projects > len(generatedTeams)*envs:
@@ -123,252 +116,28 @@ func checkFleetSize(s FleetSize) error {
 
 // Manifest describes the fleet as a manifest that Import accepts. It carries no times, so that the same seed gives
 // the same document byte for byte; Import stamps the stacks with the time of the import.
-func (f GeneratedFleet) Manifest() Manifest {
-	services := make([][]ManifestService, len(f.Stacks))
-	for _, s := range f.Services {
-		var domains []string
-		if err := json.Unmarshal([]byte(s.Domains), &domains); err != nil || domains == nil {
-			domains = []string{}
-		}
-		i := s.StackPK - 1
-		services[i] = append(services[i], ManifestService{Name: s.Name, State: s.State, Status: s.Status,
-			Domains: domains, Image: ManifestImage{Name: s.ImageName, Tag: s.ImageTag}})
-	}
-	stacksOf := make(map[string][]ManifestStack, len(f.Projects))
-	for i := range f.Stacks {
-		s := &f.Stacks[i]
-		metadata, err := metadataNode(s.Metadata)
-		if err != nil {
-			metadata, _ = metadataNode("")
-		}
-		list := services[i]
-		if list == nil {
-			list = []ManifestService{}
-		}
-		m := ManifestStack{Name: s.Name, ID: ptr(s.StackID), Description: ptr(s.Description), Status: ptr(s.Status),
-			Metadata: metadata, Services: &list}
-		if s.StatusMessage != "" {
-			m.StatusMessage = ptr(s.StatusMessage)
-		}
-		stacksOf[s.ProjectID] = append(stacksOf[s.ProjectID], m)
-	}
-	manifest := Manifest{Projects: []ManifestProject{}, Products: []ManifestProduct{}}
-	for _, p := range f.Projects {
-		manifest.Projects = append(manifest.Projects, ManifestProject{ID: p.ID, Stacks: stacksOf[p.ID]})
-	}
-	layers := make([]Layers, len(f.Products))
-	for _, ps := range f.ProductStacks {
-		l := &layers[ps.ProductPK-1]
-		for len(*l) < ps.Layer {
-			*l = append(*l, []string{})
-		}
-		(*l)[ps.Layer-1] = append((*l)[ps.Layer-1], f.Stacks[ps.StackPK-1].Name)
-	}
-	for i, p := range f.Products {
-		manifest.Products = append(manifest.Products, ManifestProduct{Name: p.Name, Project: p.ProjectID, Layers: layers[i]})
-	}
-	return manifest
+func (f Fleet) Manifest() (models.Manifest, error) {
+	return f.Tables.Manifest(false)
 }
 
-// GenerateReport counts the rows FillDatabase wrote.
-type GenerateReport struct {
+// Report counts the rows Fill wrote.
+type Report struct {
 	Projects, Stacks, Services, Products, Events int
 }
 
 // String summarises the report for people.
-func (r GenerateReport) String() string {
+func (r Report) String() string {
 	return fmt.Sprintf("%d projects, %d stacks, %d services, %d products, %d events",
 		r.Projects, r.Stacks, r.Services, r.Products, r.Events)
 }
 
-// generateBatchRows is how many rows one INSERT statement carries: enough to make the round trips rare, few enough to
-// stay far below SQLite's limit of bound variables.
-const generateBatchRows = 300
-
-// FillDatabase writes a generated fleet into an empty SQLite database in one transaction, records one change so
-// that running servers refresh, and then gathers the planner's statistics. It refuses, changing nothing, a database
-// that already holds projects or stacks.
-func FillDatabase(ctx context.Context, db *gorm.DB, f GeneratedFleet) (GenerateReport, error) {
-	postgres := db.Dialector.Name() == "postgres"
-	sqlDB, err := db.DB()
-	if err != nil {
-		return GenerateReport{}, err
+// Fill writes a generated fleet into an empty database (see models.FillEmpty, which refuses any other).
+func Fill(ctx context.Context, db *gorm.DB, f Fleet) (Report, error) {
+	if err := models.FillEmpty(ctx, db, f.Tables); err != nil {
+		return Report{}, err
 	}
-	tx, err := sqlDB.BeginTx(ctx, nil)
-	if err != nil {
-		return GenerateReport{}, fmt.Errorf("fill database: %w", err)
-	}
-	defer tx.Rollback()
-	var projects, stacks int64
-	if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM projects), (SELECT COUNT(*) FROM stacks)`).Scan(&projects, &stacks); err != nil {
-		return GenerateReport{}, fmt.Errorf("fill database: %w", err)
-	}
-	if projects > 0 || stacks > 0 {
-		return GenerateReport{}, fmt.Errorf("the database already holds %d projects and %d stacks; generate fills only an empty database, so nothing was changed", projects, stacks)
-	}
-	if err := insertFleet(ctx, tx, postgres, f); err != nil {
-		return GenerateReport{}, fmt.Errorf("fill database: %w", err)
-	}
-	if postgres {
-		// The rows carry their own primary keys; the sequences must start after them.
-		for _, table := range []string{"stacks", "services", "products", "stack_events"} {
-			_, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'pk'), COALESCE(MAX(pk), 0) + 1, false) FROM `+table)
-			if err != nil {
-				return GenerateReport{}, fmt.Errorf("fill database: advance the keys of %s: %w", table, err)
-			}
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE stacks SET `+refreshRunStatusSQL); err != nil {
-		return GenerateReport{}, fmt.Errorf("fill database: roll up run statuses: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO changes (changed_at, project_id, stack_id, product_name) VALUES (`+placeholder(postgres, 1)+`, '', '', '')`, Now()); err != nil {
-		return GenerateReport{}, fmt.Errorf("fill database: record the change: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return GenerateReport{}, fmt.Errorf("fill database: %w", err)
-	}
-	if _, err := sqlDB.ExecContext(ctx, `ANALYZE`); err != nil {
-		return GenerateReport{}, fmt.Errorf("fill database: analyze: %w", err)
-	}
-	return GenerateReport{Projects: len(f.Projects), Stacks: len(f.Stacks), Services: len(f.Services),
+	return Report{Projects: len(f.Projects), Stacks: len(f.Stacks), Services: len(f.Services),
 		Products: len(f.Products), Events: len(f.Events)}, nil
-}
-
-func insertFleet(ctx context.Context, tx *sql.Tx, postgres bool, f GeneratedFleet) error {
-	projects := newRowInserter(ctx, tx, postgres, "projects", "id", "created_at")
-	for _, p := range f.Projects {
-		if err := projects.add(p.ID, p.CreatedAt); err != nil {
-			return err
-		}
-	}
-	if err := projects.flush(); err != nil {
-		return err
-	}
-	stacks := newRowInserter(ctx, tx, postgres, "stacks", "pk", "project_id", "name", "stack_id", "description", "status",
-		"status_message", "metadata", "create_time", "update_time", "status_changed_at")
-	for _, s := range f.Stacks {
-		err := stacks.add(s.PK, s.ProjectID, s.Name, s.StackID, s.Description, s.Status, s.StatusMessage, s.Metadata,
-			s.CreateTime, s.UpdateTime, s.StatusChangedAt)
-		if err != nil {
-			return err
-		}
-	}
-	if err := stacks.flush(); err != nil {
-		return err
-	}
-	services := newRowInserter(ctx, tx, postgres, "services", "pk", "stack_pk", "name", "ordinal", "state", "status", "domains",
-		"image_name", "image_tag")
-	for _, s := range f.Services {
-		if err := services.add(s.PK, s.StackPK, s.Name, s.Ordinal, s.State, s.Status, s.Domains, s.ImageName, s.ImageTag); err != nil {
-			return err
-		}
-	}
-	if err := services.flush(); err != nil {
-		return err
-	}
-	products := newRowInserter(ctx, tx, postgres, "products", "pk", "name", "project_id", "created_at")
-	for _, p := range f.Products {
-		if err := products.add(p.PK, p.Name, p.ProjectID, p.CreatedAt); err != nil {
-			return err
-		}
-	}
-	if err := products.flush(); err != nil {
-		return err
-	}
-	placements := newRowInserter(ctx, tx, postgres, "product_stacks", "product_pk", "stack_pk", "layer", "ordinal")
-	for _, ps := range f.ProductStacks {
-		if err := placements.add(ps.ProductPK, ps.StackPK, ps.Layer, ps.Ordinal); err != nil {
-			return err
-		}
-	}
-	if err := placements.flush(); err != nil {
-		return err
-	}
-	events := newRowInserter(ctx, tx, postgres, "stack_events", "pk", "stack_pk", "event_time", "resource_type", "resource_name",
-		"event_type", "event_message", "elapsed_seconds")
-	for _, e := range f.Events {
-		if err := events.add(e.PK, e.StackPK, e.EventTime, e.ResourceType, e.ResourceName, e.EventType, e.EventMessage, e.ElapsedSeconds); err != nil {
-			return err
-		}
-	}
-	return events.flush()
-}
-
-// rowInserter writes rows of one table in multi-row INSERT statements, the full-sized one prepared once.
-type rowInserter struct {
-	ctx      context.Context
-	tx       *sql.Tx
-	numbered bool // $1 placeholders (PostgreSQL) rather than ?
-	table    string
-	columns  []string
-	full     *sql.Stmt
-	args     []any
-}
-
-func newRowInserter(ctx context.Context, tx *sql.Tx, numbered bool, table string, columns ...string) *rowInserter {
-	return &rowInserter{ctx: ctx, tx: tx, numbered: numbered, table: table, columns: columns, args: make([]any, 0, len(columns)*generateBatchRows)}
-}
-
-func (r *rowInserter) statement(rows int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO " + r.table + " (" + strings.Join(r.columns, ", ") + ") VALUES ")
-	n := 0
-	for row := range rows {
-		if row > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		for column := range r.columns {
-			if column > 0 {
-				b.WriteString(", ")
-			}
-			n++
-			b.WriteString(placeholder(r.numbered, n))
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
-}
-
-// placeholder is the n-th (from 1) parameter of a database/sql statement: $n for PostgreSQL, ? for SQLite.
-func placeholder(numbered bool, n int) string {
-	if numbered {
-		return "$" + strconv.Itoa(n)
-	}
-	return "?"
-}
-
-func (r *rowInserter) add(values ...any) error {
-	r.args = append(r.args, values...)
-	if len(r.args) < len(r.columns)*generateBatchRows {
-		return nil
-	}
-	if r.full == nil {
-		stmt, err := r.tx.PrepareContext(r.ctx, r.statement(generateBatchRows))
-		if err != nil {
-			return fmt.Errorf("insert into %s: %w", r.table, err)
-		}
-		r.full = stmt
-	}
-	if _, err := r.full.ExecContext(r.ctx, r.args...); err != nil {
-		return fmt.Errorf("insert into %s: %w", r.table, err)
-	}
-	r.args = r.args[:0]
-	return nil
-}
-
-func (r *rowInserter) flush() error {
-	if r.full != nil {
-		defer r.full.Close()
-	}
-	if len(r.args) == 0 {
-		return nil
-	}
-	if _, err := r.tx.ExecContext(r.ctx, r.statement(len(r.args)/len(r.columns)), r.args...); err != nil {
-		return fmt.Errorf("insert into %s: %w", r.table, err)
-	}
-	r.args = r.args[:0]
-	return nil
 }
 
 // Name parts of generated fleets.
@@ -420,7 +189,7 @@ var generatedStackKinds = []stackKind{
 	{"search-indexer", 2, "Feeds catalogue changes into the search cluster", []string{"indexer", "consumer"}},
 	{"notification-worker", 2, "Sends e-mail, SMS and push notifications", []string{"worker", "consumer", "scheduler"}},
 	{"payment-gateway", 2, "Talks to the card processors", []string{"api", "worker"}},
-	{"catalog-api", 2, "Product catalogue API", []string{"api", "worker", "cron"}},
+	{"catalog-api", 2, "models.Product catalogue API", []string{"api", "worker", "cron"}},
 	{"billing-worker", 2, "Invoices and subscription renewals", []string{"worker", "scheduler"}},
 	{"recommendation-api", 2, "\"Customers also bought\" recommendations", []string{"api", "worker"}},
 	{"shipping-rates", 2, "Carrier rates and delivery estimates", []string{"api", "cron"}},
@@ -474,15 +243,15 @@ var generatedLifecycles = []struct {
 	percent  float64
 	variants int
 }{
-	{LifecycleDeploymentComplete, 66, 1},
-	{LifecycleCreationComplete, 17, 1},
-	{LifecycleRollbackComplete, 3, 1},
-	{LifecycleDeploymentInProgress, 4, 4},
-	{LifecycleDeploymentFailed, 3, 2},
-	{LifecycleRollbackInProgress, 1.5, 1},
-	{LifecycleRollbackFailed, 1.5, 1},
-	{LifecycleDeletionInProgress, 2, 1},
-	{LifecycleDeletionFailed, 2, 1},
+	{models.LifecycleDeploymentComplete, 66, 1},
+	{models.LifecycleCreationComplete, 17, 1},
+	{models.LifecycleRollbackComplete, 3, 1},
+	{models.LifecycleDeploymentInProgress, 4, 4},
+	{models.LifecycleDeploymentFailed, 3, 2},
+	{models.LifecycleRollbackInProgress, 1.5, 1},
+	{models.LifecycleRollbackFailed, 1.5, 1},
+	{models.LifecycleDeletionInProgress, 2, 1},
+	{models.LifecycleDeletionFailed, 2, 1},
 }
 
 // Variants of an in-progress deployment: which service is in flight, and how.
@@ -510,14 +279,14 @@ const (
 // failureMessages are the status messages of a *_FAILED status: the service's name, then maybe its image.
 func failureMessages(status string) []string {
 	switch status {
-	case LifecycleDeploymentFailed:
+	case models.LifecycleDeploymentFailed:
 		return []string{
 			"service %s: health check failed 5 times in a row (HTTP 503 on /healthz)",
 			"service %s: image %s could not be pulled: manifest unknown",
 			"service %s: container exited with code 137 (OOMKilled) while starting",
 			"service %s: readiness probe timed out after 300s",
 		}
-	case LifecycleRollbackFailed:
+	case models.LifecycleRollbackFailed:
 		return []string{
 			"rollback of service %s timed out after 600s (image %s)",
 			"rollback of service %s failed: volume data-0 is still attached to the old instance (image %s)",
@@ -533,11 +302,11 @@ func failureMessages(status string) []string {
 // seconds relative to now (negative: in the past), so that nothing random depends on now.
 type fleetGenerator struct {
 	rng      *rand.Rand
-	size     FleetSize
+	size     Size
 	now      time.Time
 	projects []projectPlan
 	stacks   []stackPlan
-	fleet    GeneratedFleet
+	fleet    Fleet
 }
 
 type projectPlan struct {
@@ -735,10 +504,10 @@ func (g *fleetGenerator) planLifecycles() {
 	var created, settled []int
 	for _, i := range order {
 		switch g.stacks[i].lifecycle {
-		case LifecycleCreationComplete:
+		case models.LifecycleCreationComplete:
 			created = append(created, i)
 			settled = append(settled, i)
-		case LifecycleDeploymentComplete, LifecycleRollbackComplete:
+		case models.LifecycleDeploymentComplete, models.LifecycleRollbackComplete:
 			settled = append(settled, i)
 		}
 	}
@@ -777,19 +546,19 @@ func (g *fleetGenerator) planTimes() {
 		}
 		var settled int64
 		switch s.lifecycle {
-		case LifecycleCreationComplete:
+		case models.LifecycleCreationComplete:
 			settled = age
-		case LifecycleDeploymentInProgress, LifecycleRollbackInProgress, LifecycleDeletionInProgress:
+		case models.LifecycleDeploymentInProgress, models.LifecycleRollbackInProgress, models.LifecycleDeletionInProgress:
 			settled = g.between(2*minute, 50*minute)
 			if g.rng.IntN(20) == 0 { // stuck
 				settled = g.logBetween(2*hour, 2*day)
 			}
-		case LifecycleDeploymentFailed, LifecycleRollbackFailed, LifecycleDeletionFailed:
+		case models.LifecycleDeploymentFailed, models.LifecycleRollbackFailed, models.LifecycleDeletionFailed:
 			settled = g.logBetween(15*minute, 5*day)
 		default:
 			settled = g.logBetween(30*minute, min(age, 20*day))
 		}
-		if s.lifecycle != LifecycleCreationComplete && settled > age*9/10 {
+		if s.lifecycle != models.LifecycleCreationComplete && settled > age*9/10 {
 			settled = age * int64(2+g.rng.IntN(7)) / 10
 		}
 		s.createdAt, s.settledAt = -age, -settled
@@ -883,7 +652,7 @@ func (g *fleetGenerator) planServices() error {
 		hasDomain := false
 		for k, name := range names {
 			kind := findServiceKind(name)
-			svc := simService{name: name, state: StateDeployed, status: RunRunning, domains: "[]"}
+			svc := simService{name: name, state: models.StateDeployed, status: models.RunRunning, domains: "[]"}
 			if kind.image == "" {
 				svc.app = true
 				svc.image = "registry.example.com/" + p.team + "/" + s.kind.base
@@ -914,7 +683,7 @@ func (g *fleetGenerator) planServices() error {
 			svc.prevTag = svc.tag
 			s.services = append(s.services, svc)
 		}
-		s.late = s.lifecycle == LifecycleDeploymentInProgress && s.variant == inFlightCreating
+		s.late = s.lifecycle == models.LifecycleDeploymentInProgress && s.variant == inFlightCreating
 	}
 	return nil
 }
@@ -947,25 +716,25 @@ func (s *stackPlan) fixedEvents() int {
 	n, u := len(s.services), len(s.updated())
 	count := 1 + s.early()
 	switch s.lifecycle {
-	case LifecycleDeploymentComplete:
+	case models.LifecycleDeploymentComplete:
 		count += 2 + 2*u
-	case LifecycleRollbackComplete:
+	case models.LifecycleRollbackComplete:
 		count += 4 + 3*u
-	case LifecycleDeploymentInProgress:
+	case models.LifecycleDeploymentInProgress:
 		if s.variant == inFlightRolling {
 			count += 2 * u
 		} else {
 			count += 2
 		}
-	case LifecycleDeploymentFailed:
+	case models.LifecycleDeploymentFailed:
 		count += 2 + 2*u
-	case LifecycleRollbackInProgress:
+	case models.LifecycleRollbackInProgress:
 		count += 4 + 2*u
-	case LifecycleRollbackFailed:
+	case models.LifecycleRollbackFailed:
 		count += 6 + 2*u
-	case LifecycleDeletionInProgress:
+	case models.LifecycleDeletionInProgress:
 		count += 2 + n/2
-	case LifecycleDeletionFailed:
+	case models.LifecycleDeletionFailed:
 		count += 2 + n
 	}
 	switch s.variant {
@@ -983,7 +752,7 @@ func (s *stackPlan) fixedEvents() int {
 }
 
 func isSettled(lifecycle string) bool {
-	return lifecycle == LifecycleCreationComplete || lifecycle == LifecycleDeploymentComplete || lifecycle == LifecycleRollbackComplete
+	return lifecycle == models.LifecycleCreationComplete || lifecycle == models.LifecycleDeploymentComplete || lifecycle == models.LifecycleRollbackComplete
 }
 
 // planEventBudgets gives every stack its fixed events and shares the rest out, more to older and bigger stacks.
@@ -1035,22 +804,22 @@ type stackSim struct {
 func (s *stackSim) gap(lo, hi int64) int64 { return s.g.between(lo, hi) }
 
 func (s *stackSim) stackEvent(gap int64, eventType, message string) {
-	s.episode = append(s.episode, simEvent{gap, ResourceStack, s.plan.name, eventType, message})
+	s.episode = append(s.episode, simEvent{gap, models.ResourceStack, s.plan.name, eventType, message})
 }
 
 // setStatus moves the stack to a lifecycle status, as UpdateStack records it.
 func (s *stackSim) setStatus(gap int64, status, message string) {
 	text := s.lifecycle + " → " + status
-	if IsFailedLifecycle(status) && message != "" {
+	if models.IsFailedLifecycle(status) && message != "" {
 		text += ": " + message
 	}
 	s.lifecycle, s.message = status, message
-	s.stackEvent(gap, lifecycleEventType(status), text)
+	s.stackEvent(gap, models.LifecycleEventType(status), text)
 }
 
 func (s *stackSim) createService(gap int64, i int) {
 	svc := s.services[i]
-	s.episode = append(s.episode, simEvent{gap, ResourceService, svc.name, EventCreationComplete,
+	s.episode = append(s.episode, simEvent{gap, models.ResourceService, svc.name, models.EventCreationComplete,
 		fmt.Sprintf("created: %s, %s, image %s:%s", svc.state, svc.status, svc.image, svc.tag)})
 }
 
@@ -1069,7 +838,7 @@ func (s *stackSim) changeService(gap int64, i int, state, status, tag string) {
 		svc.prevTag = svc.tag
 	}
 	svc.state, svc.status, svc.tag = state, status, tag
-	s.episode = append(s.episode, simEvent{gap, ResourceService, svc.name, serviceEventType(Service{State: state, Status: status}),
+	s.episode = append(s.episode, simEvent{gap, models.ResourceService, svc.name, models.ServiceEventType(models.Service{State: state, Status: status}),
 		strings.Join(changes, ", ")})
 }
 
@@ -1109,18 +878,18 @@ func (s *stackSim) bumpKind() int {
 
 // deploy rolls new versions out: in two steps per service (updating, then deployed) or, for small changes, one.
 func (s *stackSim) deploy(twoSteps bool) {
-	s.setStatus(0, LifecycleDeploymentInProgress, "")
+	s.setStatus(0, models.LifecycleDeploymentInProgress, "")
 	kind := s.bumpKind()
 	for _, i := range s.plan.updated() {
 		tag := bumpVersion(s.services[i].tag, kind)
 		if twoSteps {
-			s.changeService(s.gap(15, 90), i, StateManualUpdating, RunPartiallyRunning, tag)
-			s.changeService(s.gap(20, 240), i, StateDeployed, RunRunning, tag)
+			s.changeService(s.gap(15, 90), i, models.StateManualUpdating, models.RunPartiallyRunning, tag)
+			s.changeService(s.gap(20, 240), i, models.StateDeployed, models.RunRunning, tag)
 		} else {
-			s.changeService(s.gap(20, 180), i, StateDeployed, RunRunning, tag)
+			s.changeService(s.gap(20, 180), i, models.StateDeployed, models.RunRunning, tag)
 		}
 	}
-	s.setStatus(s.gap(5, 60), LifecycleDeploymentComplete, "")
+	s.setStatus(s.gap(5, 60), models.LifecycleDeploymentComplete, "")
 }
 
 func (s *stackSim) failureMessage(status string, i int) string {
@@ -1135,33 +904,33 @@ func (s *stackSim) failureMessage(status string, i int) string {
 
 // failDeployment rolls a release out whose last service breaks, leaving the stack DEPLOYMENT_FAILED.
 func (s *stackSim) failDeployment(faultState string) int {
-	s.setStatus(0, LifecycleDeploymentInProgress, "")
+	s.setStatus(0, models.LifecycleDeploymentInProgress, "")
 	kind := s.bumpKind()
 	updated := s.plan.updated()
 	last := updated[len(updated)-1]
 	for _, i := range updated {
 		tag := bumpVersion(s.services[i].tag, kind)
-		s.changeService(s.gap(15, 90), i, StateManualUpdating, RunPartiallyRunning, tag)
+		s.changeService(s.gap(15, 90), i, models.StateManualUpdating, models.RunPartiallyRunning, tag)
 		if i == last {
-			s.changeService(s.gap(60, 600), i, faultState, RunFault, tag)
+			s.changeService(s.gap(60, 600), i, faultState, models.RunFault, tag)
 		} else {
-			s.changeService(s.gap(20, 240), i, StateDeployed, RunRunning, tag)
+			s.changeService(s.gap(20, 240), i, models.StateDeployed, models.RunRunning, tag)
 		}
 	}
-	s.setStatus(s.gap(5, 60), LifecycleDeploymentFailed, s.failureMessage(LifecycleDeploymentFailed, last))
+	s.setStatus(s.gap(5, 60), models.LifecycleDeploymentFailed, s.failureMessage(models.LifecycleDeploymentFailed, last))
 	return last
 }
 
 // rollBack is a failed release and its complete rollback.
 func (s *stackSim) rollBack() {
-	s.failDeployment(StateDeployed)
-	s.setStatus(s.gap(30, 900), LifecycleRollbackInProgress, "")
+	s.failDeployment(models.StateDeployed)
+	s.setStatus(s.gap(30, 900), models.LifecycleRollbackInProgress, "")
 	updated := s.plan.updated()
 	for k := len(updated) - 1; k >= 0; k-- {
 		i := updated[k]
-		s.changeService(s.gap(20, 240), i, StateDeployed, RunRunning, s.services[i].prevTag)
+		s.changeService(s.gap(20, 240), i, models.StateDeployed, models.RunRunning, s.services[i].prevTag)
 	}
-	s.setStatus(s.gap(5, 60), LifecycleRollbackComplete, "")
+	s.setStatus(s.gap(5, 60), models.LifecycleRollbackComplete, "")
 }
 
 // middle plays one episode that leaves every service deployed and running, costing at most budget events, and
@@ -1181,37 +950,37 @@ func (s *stackSim) middle(budget int) int {
 		}
 	}
 	random := func() int { return s.g.rng.IntN(early) }
-	settledByDeploys := s.plan.lifecycle != LifecycleCreationComplete
+	settledByDeploys := s.plan.lifecycle != models.LifecycleCreationComplete
 	add(5, 2+2*u, settledByDeploys, func() { s.deploy(true) })
 	add(3, 2+u, settledByDeploys, func() { s.deploy(false) })
 	add(0.6, 4+3*u, settledByDeploys && u > 0, s.rollBack)
 	add(4, 1, !settledByDeploys && early > 0, func() {
 		i := random()
-		s.changeService(0, i, StateDeployed, RunRunning, bumpVersion(s.services[i].tag, s.bumpKind()))
+		s.changeService(0, i, models.StateDeployed, models.RunRunning, bumpVersion(s.services[i].tag, s.bumpKind()))
 	})
 	add(1.5, 2, early > 0, func() {
 		i := random()
-		s.changeService(0, i, StateDeployed, RunFault, s.services[i].tag)
-		s.changeService(s.gap(120, 3600), i, StateDeployed, RunRunning, s.services[i].tag)
+		s.changeService(0, i, models.StateDeployed, models.RunFault, s.services[i].tag)
+		s.changeService(s.gap(120, 3600), i, models.StateDeployed, models.RunRunning, s.services[i].tag)
 	})
 	add(1, 2, early > 0, func() {
 		i := random()
-		s.changeService(0, i, StateScaling, RunPartiallyRunning, s.services[i].tag)
-		s.changeService(s.gap(30, 1200), i, StateDeployed, RunRunning, s.services[i].tag)
+		s.changeService(0, i, models.StateScaling, models.RunPartiallyRunning, s.services[i].tag)
+		s.changeService(s.gap(30, 1200), i, models.StateDeployed, models.RunRunning, s.services[i].tag)
 	})
 	add(0.4, 2, early > 0, func() {
 		main := s.services[0]
-		canary := simService{name: "canary", state: StateDeployed, status: RunRunning, image: main.image, tag: bumpVersion(main.tag, 0)}
+		canary := simService{name: "canary", state: models.StateDeployed, status: models.RunRunning, image: main.image, tag: bumpVersion(main.tag, 0)}
 		s.services = append(s.services, canary)
 		s.createService(0, len(s.services)-1)
 		s.services = s.services[:len(s.services)-1]
-		s.episode = append(s.episode, simEvent{s.gap(1800, 6*3600), ResourceService, "canary", EventDeletionComplete, "deleted"})
+		s.episode = append(s.episode, simEvent{s.gap(1800, 6*3600), models.ResourceService, "canary", models.EventDeletionComplete, "deleted"})
 	})
 	add(0.3, 1, true, func() {
 		if s.g.rng.IntN(2) == 0 {
-			s.stackEvent(0, EventLog, "description changed")
+			s.stackEvent(0, models.EventLog, "description changed")
 		} else {
-			s.stackEvent(0, EventLog, "metadata changed")
+			s.stackEvent(0, models.EventLog, "metadata changed")
 		}
 	})
 	total := 0.0
@@ -1237,68 +1006,68 @@ func (s *stackSim) finale() int {
 	p := s.plan
 	updated := p.updated()
 	switch p.lifecycle {
-	case LifecycleDeploymentComplete:
+	case models.LifecycleDeploymentComplete:
 		s.deploy(true)
-	case LifecycleRollbackComplete:
+	case models.LifecycleRollbackComplete:
 		s.rollBack()
-	case LifecycleDeploymentFailed:
-		state := StateDeployed
+	case models.LifecycleDeploymentFailed:
+		state := models.StateDeployed
 		if p.variant == 1 {
-			state = StateStarting
+			state = models.StateStarting
 		}
 		s.failDeployment(state)
-	case LifecycleRollbackInProgress, LifecycleRollbackFailed:
-		last := s.failDeployment(StateDeployed)
-		s.setStatus(s.gap(30, 600), LifecycleRollbackInProgress, "")
+	case models.LifecycleRollbackInProgress, models.LifecycleRollbackFailed:
+		last := s.failDeployment(models.StateDeployed)
+		s.setStatus(s.gap(30, 600), models.LifecycleRollbackInProgress, "")
 		anchor := len(s.episode) - 1
 		svc := s.services[last]
-		s.changeService(s.gap(20, 240), last, StateManualUpdating, RunPartiallyRunning, svc.prevTag)
-		if p.lifecycle == LifecycleRollbackInProgress {
+		s.changeService(s.gap(20, 240), last, models.StateManualUpdating, models.RunPartiallyRunning, svc.prevTag)
+		if p.lifecycle == models.LifecycleRollbackInProgress {
 			return anchor
 		}
-		s.changeService(s.gap(300, 900), last, StateManualUpdating, RunFault, s.services[last].tag)
-		s.setStatus(s.gap(5, 60), LifecycleRollbackFailed, s.failureMessage(LifecycleRollbackFailed, last))
-	case LifecycleDeploymentInProgress:
-		s.setStatus(0, LifecycleDeploymentInProgress, "")
+		s.changeService(s.gap(300, 900), last, models.StateManualUpdating, models.RunFault, s.services[last].tag)
+		s.setStatus(s.gap(5, 60), models.LifecycleRollbackFailed, s.failureMessage(models.LifecycleRollbackFailed, last))
+	case models.LifecycleDeploymentInProgress:
+		s.setStatus(0, models.LifecycleDeploymentInProgress, "")
 		kind := s.bumpKind()
 		switch p.variant {
 		case inFlightRolling:
 			for k, i := range updated {
 				tag := bumpVersion(s.services[i].tag, kind)
-				s.changeService(s.gap(15, 90), i, StateManualUpdating, RunPartiallyRunning, tag)
+				s.changeService(s.gap(15, 90), i, models.StateManualUpdating, models.RunPartiallyRunning, tag)
 				if k < len(updated)-1 {
-					s.changeService(s.gap(20, 240), i, StateDeployed, RunRunning, tag)
+					s.changeService(s.gap(20, 240), i, models.StateDeployed, models.RunRunning, tag)
 				}
 			}
 		case inFlightCreating:
 			i := len(s.services) - 1
-			s.services[i].state, s.services[i].status = StateCreating, RunNotRunning
+			s.services[i].state, s.services[i].status = models.StateCreating, models.RunNotRunning
 			s.createService(s.gap(15, 90), i)
 		case inFlightStarting:
 			i := updated[0]
-			s.changeService(s.gap(15, 90), i, StateStarting, RunNotRunning, bumpVersion(s.services[i].tag, kind))
+			s.changeService(s.gap(15, 90), i, models.StateStarting, models.RunNotRunning, bumpVersion(s.services[i].tag, kind))
 		case inFlightScaling:
 			i := updated[0]
-			s.changeService(s.gap(15, 90), i, StateScaling, RunPartiallyRunning, s.services[i].tag)
+			s.changeService(s.gap(15, 90), i, models.StateScaling, models.RunPartiallyRunning, s.services[i].tag)
 		}
 		return 0
-	case LifecycleDeletionInProgress:
-		s.setStatus(0, LifecycleDeletionInProgress, "")
+	case models.LifecycleDeletionInProgress:
+		s.setStatus(0, models.LifecycleDeletionInProgress, "")
 		n := len(s.services)
 		stopped := n / 2
 		for k := range stopped {
-			s.changeService(s.gap(5, 60), n-1-k, StateStopped, RunNotRunning, s.services[n-1-k].tag)
+			s.changeService(s.gap(5, 60), n-1-k, models.StateStopped, models.RunNotRunning, s.services[n-1-k].tag)
 		}
-		s.changeService(s.gap(5, 60), n-1-stopped, StateStopping, RunPartiallyRunning, s.services[n-1-stopped].tag)
+		s.changeService(s.gap(5, 60), n-1-stopped, models.StateStopping, models.RunPartiallyRunning, s.services[n-1-stopped].tag)
 		return 0
-	case LifecycleDeletionFailed:
-		s.setStatus(0, LifecycleDeletionInProgress, "")
+	case models.LifecycleDeletionFailed:
+		s.setStatus(0, models.LifecycleDeletionInProgress, "")
 		n := len(s.services)
 		for k := n - 1; k > 0; k-- {
-			s.changeService(s.gap(5, 60), k, StateStopped, RunNotRunning, s.services[k].tag)
+			s.changeService(s.gap(5, 60), k, models.StateStopped, models.RunNotRunning, s.services[k].tag)
 		}
-		s.changeService(s.gap(60, 300), 0, StateStopping, RunFault, s.services[0].tag)
-		s.setStatus(s.gap(240, 600), LifecycleDeletionFailed, s.failureMessage(LifecycleDeletionFailed, 0))
+		s.changeService(s.gap(60, 300), 0, models.StateStopping, models.RunFault, s.services[0].tag)
+		s.setStatus(s.gap(240, 600), models.LifecycleDeletionFailed, s.failureMessage(models.LifecycleDeletionFailed, 0))
 	default:
 		return -1
 	}
@@ -1316,19 +1085,19 @@ func (s *stackSim) degrade() {
 	svc := s.services[i]
 	switch p.variant {
 	case degradedFault:
-		s.changeService(0, i, StateDeployed, RunFault, svc.tag)
+		s.changeService(0, i, models.StateDeployed, models.RunFault, svc.tag)
 	case degradedScaling:
-		s.changeService(0, i, StateScaling, RunPartiallyRunning, svc.tag)
+		s.changeService(0, i, models.StateScaling, models.RunPartiallyRunning, svc.tag)
 	case degradedStopped:
-		s.changeService(0, n-1, StateStopped, RunNotRunning, s.services[n-1].tag)
+		s.changeService(0, n-1, models.StateStopped, models.RunNotRunning, s.services[n-1].tag)
 	case degradedAutoUpdating:
-		s.changeService(0, i, StateAutoUpdating, RunRunning, bumpVersion(svc.tag, 0))
+		s.changeService(0, i, models.StateAutoUpdating, models.RunRunning, bumpVersion(svc.tag, 0))
 	case degradedDown:
 		for k := n - 1; k >= 0; k-- {
-			s.changeService(s.gap(1, 20), k, StateStopped, RunNotRunning, s.services[k].tag)
+			s.changeService(s.gap(1, 20), k, models.StateStopped, models.RunNotRunning, s.services[k].tag)
 		}
 	case degradedFlapping:
-		s.changeService(0, i, StateDeployed, RunPartiallyRunning, svc.tag)
+		s.changeService(0, i, models.StateDeployed, models.RunPartiallyRunning, svc.tag)
 	}
 }
 
@@ -1351,9 +1120,9 @@ func (h *stackHistory) count() int {
 
 // history plays a stack's life within its budget of events.
 func (g *fleetGenerator) history(p *stackPlan) (stackHistory, *stackSim, error) {
-	s := &stackSim{g: g, plan: p, lifecycle: LifecycleCreationComplete, services: slices.Clone(p.services)}
+	s := &stackSim{g: g, plan: p, lifecycle: models.LifecycleCreationComplete, services: slices.Clone(p.services)}
 	var h stackHistory
-	s.stackEvent(0, lifecycleEventType(LifecycleCreationComplete), "created in "+LifecycleCreationComplete)
+	s.stackEvent(0, models.LifecycleEventType(models.LifecycleCreationComplete), "created in "+models.LifecycleCreationComplete)
 	for i := range p.early() {
 		s.createService(0, i)
 	}
@@ -1503,14 +1272,14 @@ func (g *fleetGenerator) writeStacks() error {
 		statuses := make([]string, len(sim.services))
 		for k, svc := range sim.services {
 			statuses[k] = svc.status
-			f.Services = append(f.Services, Service{PK: int64(len(f.Services) + 1), StackPK: pk, Name: svc.name, Ordinal: k,
+			f.Services = append(f.Services, models.Service{PK: int64(len(f.Services) + 1), StackPK: pk, Name: svc.name, Ordinal: k,
 				State: svc.state, Status: svc.status, Domains: svc.domains, ImageName: svc.image, ImageTag: svc.tag})
 		}
-		p.running = StackRunStatus(statuses) == RunRunning
-		stack := Stack{PK: pk, ProjectID: g.projects[p.project].id, Name: p.name, StackID: p.stackID,
+		p.running = models.StackRunStatus(statuses) == models.RunRunning
+		stack := models.Stack{PK: pk, ProjectID: g.projects[p.project].id, Name: p.name, StackID: p.stackID,
 			Description: g.description(p), Status: sim.lifecycle, Metadata: g.metadata(p),
 			CreateTime: g.at(p.createdAt), StatusChangedAt: g.at(statusAt)}
-		if IsFailedLifecycle(sim.lifecycle) {
+		if models.IsFailedLifecycle(sim.lifecycle) {
 			stack.StatusMessage = sim.message
 		}
 		// Elapsed seconds count from the same resource's previous event, as recordEvents does.
@@ -1530,7 +1299,7 @@ func (g *fleetGenerator) writeStacks() error {
 			last[key] = at[k]
 			latest = max(latest, at[k])
 			times = append(times, at[k])
-			f.Events = append(f.Events, StackEvent{StackPK: pk, EventTime: g.at(at[k]), ResourceType: e.resourceType,
+			f.Events = append(f.Events, models.StackEvent{StackPK: pk, EventTime: g.at(at[k]), ResourceType: e.resourceType,
 				ResourceName: e.resourceName, EventType: e.eventType, EventMessage: e.message, ElapsedSeconds: elapsed})
 		}
 		stack.UpdateTime = g.at(latest)
@@ -1542,7 +1311,7 @@ func (g *fleetGenerator) writeStacks() error {
 		order[i] = int32(i)
 	}
 	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(times[a], times[b]) })
-	sorted := make([]StackEvent, len(f.Events))
+	sorted := make([]models.StackEvent, len(f.Events))
 	for i, k := range order {
 		sorted[i] = f.Events[k]
 		sorted[i].PK = int64(i + 1)
@@ -1629,7 +1398,7 @@ func (g *fleetGenerator) writeProducts() {
 	}
 	shares := [4]float64{0, 0.25, 0.08, 0.10}
 	type draft struct {
-		product Product
+		product models.Product
 		at      int64
 		stacks  []int
 	}
@@ -1686,7 +1455,7 @@ func (g *fleetGenerator) writeProducts() {
 				newest = max(newest, g.stacks[i].createdAt)
 			}
 			at := min(newest+g.between(300, max(300, -newest/3)), 0)
-			drafts = append(drafts, draft{Product{Name: g.productName(project, names), ProjectID: project.id}, at, chosen})
+			drafts = append(drafts, draft{models.Product{Name: g.productName(project, names), ProjectID: project.id}, at, chosen})
 		}
 	}
 	slices.SortStableFunc(drafts, func(a, b draft) int { return cmp.Compare(a.at, b.at) })
@@ -1695,7 +1464,7 @@ func (g *fleetGenerator) writeProducts() {
 		d.product.PK, d.product.CreatedAt = pk, g.at(d.at)
 		g.fleet.Products = append(g.fleet.Products, d.product)
 		for slot, i := range d.stacks {
-			g.fleet.ProductStacks = append(g.fleet.ProductStacks, ProductStack{ProductPK: pk, StackPK: int64(i + 1),
+			g.fleet.ProductStacks = append(g.fleet.ProductStacks, models.ProductStack{ProductPK: pk, StackPK: int64(i + 1),
 				Layer: slot/generatedLayerWidth + 1, Ordinal: slot % generatedLayerWidth})
 		}
 	}
@@ -1721,6 +1490,6 @@ func (g *fleetGenerator) writeProjects() {
 		for _, i := range p.stacks {
 			first = min(first, g.stacks[i].createdAt)
 		}
-		g.fleet.Projects = append(g.fleet.Projects, Project{ID: p.id, CreatedAt: g.at(first - g.between(3600, 3*86400))})
+		g.fleet.Projects = append(g.fleet.Projects, models.Project{ID: p.id, CreatedAt: g.at(first - g.between(3600, 3*86400))})
 	}
 }

@@ -1,4 +1,4 @@
-package models
+package fleet
 
 import (
 	"bytes"
@@ -10,37 +10,97 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"stackboard/models"
+	"stackboard/models/testdb"
 )
 
 // generateTestFleet makes a fleet of a named size, failing the test on any error.
-func generateTestFleet(t testing.TB, name string, seed uint64, now time.Time) GeneratedFleet {
+func generateTestFleet(t testing.TB, name string, seed uint64, now time.Time) Fleet {
 	t.Helper()
-	size, err := ParseFleetSize(name)
+	size, err := ParseSize(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fleet, err := GenerateFleet(size, seed, now)
+	fleet, err := Generate(size, seed, now)
 	if err != nil {
-		t.Fatalf("GenerateFleet(%s, %d): %v", name, seed, err)
+		t.Fatalf("Generate(%s, %d): %v", name, seed, err)
 	}
 	return fleet
 }
 
 // generatedTestDB fills a fresh database with the S fleet of seed 1 and returns both.
-func generatedTestDB(t testing.TB) (*gorm.DB, GeneratedFleet) {
+func generatedTestDB(t testing.TB) (*gorm.DB, Fleet) {
 	t.Helper()
 	db := openTestDB(t)
-	fleet := generateTestFleet(t, "S", 1, Now())
-	if _, err := FillDatabase(context.Background(), db, fleet); err != nil {
-		t.Fatalf("FillDatabase: %v", err)
+	fleet := generateTestFleet(t, "S", 1, models.Now())
+	if _, err := Fill(context.Background(), db, fleet); err != nil {
+		t.Fatalf("Fill: %v", err)
 	}
 	return db, fleet
 }
 
-func manifestYAML(t testing.TB, m Manifest) []byte {
+// openTestDB opens a fresh, migrated database of the test's own (see testdb) and closes it when the test ends.
+func openTestDB(t testing.TB) *gorm.DB {
+	t.Helper()
+	dsn := testdb.DSN(t)
+	db, err := models.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", dsn, err)
+	}
+	t.Cleanup(func() {
+		if err := models.Close(db); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
+// fleetManifest describes a fleet as a manifest, failing the test when it cannot.
+func fleetManifest(t testing.TB, f Fleet) models.Manifest {
+	t.Helper()
+	m, err := f.Manifest()
+	if err != nil {
+		t.Fatalf("Manifest: %v", err)
+	}
+	return m
+}
+
+// mustImport decodes and imports an inline manifest, failing the test on any error.
+func mustImport(t testing.TB, db *gorm.DB, text string) {
+	t.Helper()
+	file, err := models.DecodeManifest("test.yaml", strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("DecodeManifest: %v", err)
+	}
+	if _, err := models.Import(context.Background(), db, file); err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+}
+
+// loadDemo fills db with the embedded demo data set.
+func loadDemo(t testing.TB, db *gorm.DB) {
+	t.Helper()
+	if loaded, err := models.LoadDemo(context.Background(), db); err != nil || !loaded {
+		t.Fatalf("LoadDemo: %v, %v", loaded, err)
+	}
+}
+
+// rowCounts is how many rows each table of the data model holds.
+type rowCounts struct {
+	Projects, Stacks, Services, Products, ProductStacks int
+}
+
+func countRows(t testing.TB, db *gorm.DB) rowCounts {
+	t.Helper()
+	return rowCounts{tableCount(t, db, "projects"), tableCount(t, db, "stacks"), tableCount(t, db, "services"),
+		tableCount(t, db, "products"), tableCount(t, db, "product_stacks")}
+}
+
+func manifestYAML(t testing.TB, m models.Manifest) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := EncodeManifest(&buf, m); err != nil {
+	if err := models.EncodeManifest(&buf, m); err != nil {
 		t.Fatalf("EncodeManifest: %v", err)
 	}
 	return buf.Bytes()
@@ -49,7 +109,7 @@ func manifestYAML(t testing.TB, m Manifest) []byte {
 // exportWithoutTimes exports a database as YAML without the stacks' times, which generated manifests leave out.
 func exportWithoutTimes(t testing.TB, db *gorm.DB) []byte {
 	t.Helper()
-	m, err := Export(context.Background(), db)
+	m, err := models.Export(context.Background(), db)
 	if err != nil {
 		t.Fatalf("Export: %v", err)
 	}
@@ -83,15 +143,15 @@ func TestParseFleetSize(t *testing.T) {
 		{"", 0, "unknown fleet size"},
 	}
 	for _, tt := range tests {
-		size, err := ParseFleetSize(tt.name)
+		size, err := ParseSize(tt.name)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("ParseFleetSize(%q): error %v, want %q", tt.name, err, tt.err)
+				t.Errorf("ParseSize(%q): error %v, want %q", tt.name, err, tt.err)
 			}
 			continue
 		}
 		if err != nil || size.Stacks != tt.stacks {
-			t.Errorf("ParseFleetSize(%q) = %+v, %v; want %d stacks", tt.name, size, err, tt.stacks)
+			t.Errorf("ParseSize(%q) = %+v, %v; want %d stacks", tt.name, size, err, tt.stacks)
 		}
 	}
 }
@@ -119,7 +179,7 @@ func TestGenerateFillsExactCounts(t *testing.T) {
 
 func TestGeneratedFleetsHaveTheirSizesCounts(t *testing.T) {
 	for _, name := range []string{"S", "M"} {
-		f := generateTestFleet(t, name, 1, Now())
+		f := generateTestFleet(t, name, 1, models.Now())
 		size := f.Size
 		got := []int{len(f.Projects), len(f.Stacks), len(f.Services), len(f.Products), len(f.ProductStacks), len(f.Events)}
 		want := []int{size.Projects, size.Stacks, size.Services, size.Products, size.Products * stacksPerProduct, size.Events}
@@ -131,10 +191,10 @@ func TestGeneratedFleetsHaveTheirSizesCounts(t *testing.T) {
 
 // Every status appears in both sizes, in proportions a real fleet would have.
 func TestGeneratedFleetsCoverEveryStatus(t *testing.T) {
-	emitted := []string{EventCreationComplete, EventUpdateInProgress, EventUpdateComplete, EventUpdateFailed,
-		EventDeletionInProgress, EventDeletionFailed, EventDeletionComplete, EventLog, EventError}
+	emitted := []string{models.EventCreationComplete, models.EventUpdateInProgress, models.EventUpdateComplete, models.EventUpdateFailed,
+		models.EventDeletionInProgress, models.EventDeletionFailed, models.EventDeletionComplete, models.EventLog, models.EventError}
 	for _, name := range []string{"S", "M"} {
-		f := generateTestFleet(t, name, 1, Now())
+		f := generateTestFleet(t, name, 1, models.Now())
 		lifecycles, states, runs, stackRuns, types := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 		byStack := make([][]string, len(f.Stacks))
 		for _, s := range f.Services {
@@ -145,7 +205,7 @@ func TestGeneratedFleetsCoverEveryStatus(t *testing.T) {
 		empty := 0
 		for i, s := range f.Stacks {
 			lifecycles[s.Status]++
-			stackRuns[StackRunStatus(byStack[i])]++
+			stackRuns[models.StackRunStatus(byStack[i])]++
 			if len(byStack[i]) == 0 {
 				empty++
 			}
@@ -158,10 +218,10 @@ func TestGeneratedFleetsCoverEveryStatus(t *testing.T) {
 			all   []string
 			count map[string]int
 		}{
-			{"lifecycle status", LifecycleStatuses(), lifecycles},
-			{"service state", ServiceStates(), states},
-			{"service run status", RunStatuses(), runs},
-			{"stack run status", RunStatuses(), stackRuns},
+			{"lifecycle status", models.LifecycleStatuses(), lifecycles},
+			{"service state", models.ServiceStates(), states},
+			{"service run status", models.RunStatuses(), runs},
+			{"stack run status", models.RunStatuses(), stackRuns},
 			{"event type", emitted, types},
 		} {
 			for _, value := range check.all {
@@ -170,11 +230,11 @@ func TestGeneratedFleetsCoverEveryStatus(t *testing.T) {
 				}
 			}
 		}
-		settled := lifecycles[LifecycleDeploymentComplete] + lifecycles[LifecycleCreationComplete]
+		settled := lifecycles[models.LifecycleDeploymentComplete] + lifecycles[models.LifecycleCreationComplete]
 		if share := float64(settled) / float64(len(f.Stacks)); share < 0.75 || share > 0.9 {
 			t.Errorf("%s: %.0f%% of stacks are DEPLOYMENT_COMPLETE or CREATION_COMPLETE, want most but not all", name, 100*share)
 		}
-		if share := float64(runs[RunRunning]) / float64(len(f.Services)); share < 0.85 || share > 0.98 {
+		if share := float64(runs[models.RunRunning]) / float64(len(f.Services)); share < 0.85 || share > 0.98 {
 			t.Errorf("%s: %.0f%% of services are RUNNING", name, 100*share)
 		}
 		if empty == 0 || empty > len(f.Stacks)/20 {
@@ -184,8 +244,8 @@ func TestGeneratedFleetsCoverEveryStatus(t *testing.T) {
 }
 
 func TestGenerateIsRepeatable(t *testing.T) {
-	now := Now()
-	first := manifestYAML(t, generateTestFleet(t, "S", 1, now).Manifest())
+	now := models.Now()
+	first := manifestYAML(t, fleetManifest(t, generateTestFleet(t, "S", 1, now)))
 	tests := []struct {
 		seed uint64
 		now  time.Time
@@ -197,7 +257,7 @@ func TestGenerateIsRepeatable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		fleet := generateTestFleet(t, "S", tt.seed, tt.now)
-		if got := manifestYAML(t, fleet.Manifest()); bytes.Equal(got, first) != tt.same {
+		if got := manifestYAML(t, fleetManifest(t, fleet)); bytes.Equal(got, first) != tt.same {
 			t.Errorf("seed %d, now %s: manifest equal to seed 1's: %v, want %v", tt.seed, tt.now, !tt.same, tt.same)
 		}
 	}
@@ -206,7 +266,7 @@ func TestGenerateIsRepeatable(t *testing.T) {
 		t.Error("the same seed and time made different fleets")
 	}
 	for _, s := range a.Stacks {
-		if err := ValidateStackID("stack_id", s.StackID); err != nil {
+		if err := models.ValidateStackID("stack_id", s.StackID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -215,18 +275,18 @@ func TestGenerateIsRepeatable(t *testing.T) {
 // The manifest imports cleanly, and the imported, the filled and the described fleets are one and the same.
 func TestGeneratedManifestImports(t *testing.T) {
 	filled, fleet := generatedTestDB(t)
-	manifest := manifestYAML(t, fleet.Manifest())
-	file, err := DecodeManifest("generated.yaml", bytes.NewReader(manifest))
+	manifest := manifestYAML(t, fleetManifest(t, fleet))
+	file, err := models.DecodeManifest("generated.yaml", bytes.NewReader(manifest))
 	if err != nil {
 		t.Fatal(err)
 	}
 	imported := openTestDB(t)
-	report, err := Import(context.Background(), imported, file)
+	report, err := models.Import(context.Background(), imported, file)
 	if err != nil {
-		t.Fatalf("Import: %v", err)
+		t.Fatalf("models.Import: %v", err)
 	}
 	if report.ProjectsCreated != 2 || report.StacksCreated != 100 || report.ProductsCreated != 10 {
-		t.Errorf("Import: %s", report)
+		t.Errorf("models.Import: %s", report)
 	}
 	if got, want := countRows(t, imported), countRows(t, filled); got != want {
 		t.Errorf("imported counts %+v, filled %+v", got, want)
@@ -247,7 +307,7 @@ func TestGenerateRefusesANonEmptyDatabase(t *testing.T) {
 		{"demo", func(t *testing.T, db *gorm.DB) { loadDemo(t, db) }},
 		{"a project without stacks", func(t *testing.T, db *gorm.DB) { mustImport(t, db, "projects:\n  - id: proj-1\n") }},
 		{"generated before", func(t *testing.T, db *gorm.DB) {
-			if _, err := FillDatabase(context.Background(), db, generateTestFleet(t, "S", 3, Now())); err != nil {
+			if _, err := Fill(context.Background(), db, generateTestFleet(t, "S", 3, models.Now())); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -257,9 +317,9 @@ func TestGenerateRefusesANonEmptyDatabase(t *testing.T) {
 			db := openTestDB(t)
 			tt.fill(t, db)
 			before, events := countRows(t, db), tableCount(t, db, "stack_events")
-			_, err := FillDatabase(context.Background(), db, generateTestFleet(t, "S", 1, Now()))
+			_, err := Fill(context.Background(), db, generateTestFleet(t, "S", 1, models.Now()))
 			if err == nil || !strings.Contains(err.Error(), "already holds") || !strings.Contains(err.Error(), "nothing was changed") {
-				t.Errorf("FillDatabase: %v, want a refusal", err)
+				t.Errorf("Fill: %v, want a refusal", err)
 			}
 			if after := countRows(t, db); after != before || tableCount(t, db, "stack_events") != events {
 				t.Errorf("the refusal changed the counts from %+v to %+v", before, after)
@@ -328,43 +388,43 @@ func TestGeneratedProductsFollowTheRules(t *testing.T) {
 // Events look as if the app had recorded them: in time order, elapsed seconds per resource, the last lifecycle
 // event agreeing with the stack's status and status_changed_at, the last event with its update_time.
 func TestGeneratedEventsAreConsistent(t *testing.T) {
-	now := Now()
+	now := models.Now()
 	db := openTestDB(t)
 	fleet := generateTestFleet(t, "S", 1, now)
-	if _, err := FillDatabase(context.Background(), db, fleet); err != nil {
+	if _, err := Fill(context.Background(), db, fleet); err != nil {
 		t.Fatal(err)
 	}
-	var stacks []Stack
+	var stacks []models.Stack
 	if err := db.Order("pk").Find(&stacks).Error; err != nil {
 		t.Fatal(err)
 	}
-	var events []StackEvent
+	var events []models.StackEvent
 	if err := db.Order("stack_pk, event_time, pk").Find(&events).Error; err != nil {
 		t.Fatal(err)
 	}
-	var services []Service
+	var services []models.Service
 	if err := db.Order("stack_pk, ordinal").Find(&services).Error; err != nil {
 		t.Fatal(err)
 	}
-	eventsOf := make(map[int64][]StackEvent)
+	eventsOf := make(map[int64][]models.StackEvent)
 	for _, e := range events {
 		eventsOf[e.StackPK] = append(eventsOf[e.StackPK], e)
 	}
-	servicesOf := make(map[int64][]Service)
+	servicesOf := make(map[int64][]models.Service)
 	for _, s := range services {
 		servicesOf[s.StackPK] = append(servicesOf[s.StackPK], s)
 	}
 	oldest := now.Add(-30 * 24 * time.Hour)
 	for _, s := range stacks {
 		list := eventsOf[s.PK]
-		if len(list) == 0 || list[0].ResourceType != ResourceStack || list[0].EventMessage != "created in CREATION_COMPLETE" ||
+		if len(list) == 0 || list[0].ResourceType != models.ResourceStack || list[0].EventMessage != "created in CREATION_COMPLETE" ||
 			!list[0].EventTime.Equal(s.CreateTime) {
 			t.Errorf("%s: the first event is not its creation at %s: %+v", s.Name, s.CreateTime, list[0])
 			continue
 		}
 		previous := make(map[string]time.Time)
-		var lastLifecycle StackEvent
-		lastOf := make(map[string]StackEvent)
+		var lastLifecycle models.StackEvent
+		lastOf := make(map[string]models.StackEvent)
 		for i, e := range list {
 			if e.EventTime.Before(oldest) || e.EventTime.After(now) {
 				t.Errorf("%s: event at %s is not in the last 30 days", s.Name, e.EventTime)
@@ -372,7 +432,7 @@ func TestGeneratedEventsAreConsistent(t *testing.T) {
 			if i > 0 && e.EventTime.Before(list[i-1].EventTime) {
 				t.Errorf("%s: events go back in time", s.Name)
 			}
-			if !slices.Contains(EventTypes(), e.EventType) {
+			if !slices.Contains(models.EventTypes(), e.EventType) {
 				t.Errorf("%s: unknown event type %s", s.Name, e.EventType)
 			}
 			key := e.ResourceType + "/" + e.ResourceName
@@ -384,17 +444,17 @@ func TestGeneratedEventsAreConsistent(t *testing.T) {
 				t.Errorf("%s: %s %s has elapsed_seconds %d, want %d", s.Name, key, e.EventType, e.ElapsedSeconds, want)
 			}
 			previous[key] = e.EventTime
-			if e.ResourceType == ResourceStack && e.EventType != EventLog {
+			if e.ResourceType == models.ResourceStack && e.EventType != models.EventLog {
 				lastLifecycle = e
 			}
-			if e.ResourceType == ResourceService {
+			if e.ResourceType == models.ResourceService {
 				lastOf[e.ResourceName] = e
 			}
 		}
-		if got, want := lastLifecycle.EventType, lifecycleEventType(s.Status); got != want {
+		if got, want := lastLifecycle.EventType, models.LifecycleEventType(s.Status); got != want {
 			t.Errorf("%s is %s but its last lifecycle event is %s %q", s.Name, s.Status, got, lastLifecycle.EventMessage)
 		}
-		if s.Status != LifecycleCreationComplete && !strings.Contains(lastLifecycle.EventMessage, "→ "+s.Status) {
+		if s.Status != models.LifecycleCreationComplete && !strings.Contains(lastLifecycle.EventMessage, "→ "+s.Status) {
 			t.Errorf("%s is %s but its last lifecycle event says %q", s.Name, s.Status, lastLifecycle.EventMessage)
 		}
 		if !lastLifecycle.EventTime.Equal(s.StatusChangedAt) {
@@ -403,7 +463,7 @@ func TestGeneratedEventsAreConsistent(t *testing.T) {
 		if last := list[len(list)-1]; !last.EventTime.Equal(s.UpdateTime) {
 			t.Errorf("%s: updated at %s, its last event is at %s", s.Name, s.UpdateTime, last.EventTime)
 		}
-		if IsFailedLifecycle(s.Status) != (s.StatusMessage != "") ||
+		if models.IsFailedLifecycle(s.Status) != (s.StatusMessage != "") ||
 			s.StatusMessage != "" && !strings.HasSuffix(lastLifecycle.EventMessage, ": "+s.StatusMessage) {
 			t.Errorf("%s (%s): status message %q, last lifecycle event %q", s.Name, s.Status, s.StatusMessage, lastLifecycle.EventMessage)
 		}
@@ -413,9 +473,9 @@ func TestGeneratedEventsAreConsistent(t *testing.T) {
 			switch {
 			case !ok:
 				t.Errorf("%s: service %s has no events", s.Name, svc.Name)
-			case last.EventType == EventCreationComplete && last.EventMessage != created:
+			case last.EventType == models.EventCreationComplete && last.EventMessage != created:
 				t.Errorf("%s: service %s is %s but was created %q", s.Name, svc.Name, created, last.EventMessage)
-			case last.EventType != EventCreationComplete && last.EventType != serviceEventType(svc):
+			case last.EventType != models.EventCreationComplete && last.EventType != models.ServiceEventType(svc):
 				t.Errorf("%s: service %s is %s/%s but its last event is %s %q", s.Name, svc.Name, svc.State, svc.Status, last.EventType, last.EventMessage)
 			}
 		}
@@ -426,7 +486,10 @@ func TestGeneratedEventsAreConsistent(t *testing.T) {
 func TestGeneratedDatabaseAnswersQueries(t *testing.T) {
 	ctx := context.Background()
 	db, fleet := generatedTestDB(t)
-	products := listProducts(t, db)
+	products, err := models.ListProducts(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(products) != 10 {
 		t.Fatalf("ListProducts: %d products, want 10", len(products))
 	}
@@ -444,7 +507,10 @@ func TestGeneratedDatabaseAnswersQueries(t *testing.T) {
 	}
 	total := 0
 	for _, p := range fleet.Projects {
-		list := listStacks(t, db, p.ID)
+		list, err := models.ListStacks(ctx, db, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		total += len(list.Stacks)
 		for i := 1; i < len(list.Stacks); i++ {
 			if list.Stacks[i].CreateTime.After(list.Stacks[i-1].CreateTime.Time) {
@@ -455,22 +521,22 @@ func TestGeneratedDatabaseAnswersQueries(t *testing.T) {
 	if total != 100 {
 		t.Errorf("ListStacks over every project: %d stacks, want 100", total)
 	}
-	var failed Stack
+	var failed models.Stack
 	for _, s := range fleet.Stacks {
-		if s.Status == LifecycleDeploymentFailed {
+		if s.Status == models.LifecycleDeploymentFailed {
 			failed = s
 			break
 		}
 	}
-	page, err := ListEvents(ctx, db, failed.ProjectID, failed.Name, EventQuery{Limit: 3})
+	page, err := models.ListEvents(ctx, db, failed.ProjectID, failed.Name, models.EventQuery{Limit: 3})
 	if err != nil || len(page.StackEvents) != 3 || page.NextMarker == nil {
 		t.Fatalf("ListEvents(%s): %+v, %v", failed.Name, page, err)
 	}
-	if e := page.StackEvents[0]; e.EventType != EventUpdateFailed || !strings.Contains(e.EventMessage, failed.StatusMessage) {
+	if e := page.StackEvents[0]; e.EventType != models.EventUpdateFailed || !strings.Contains(e.EventMessage, failed.StatusMessage) {
 		t.Errorf("the newest event of %s is %+v, want its failure", failed.Name, e)
 	}
-	timeline, err := ProductTimeline(ctx, db, products[0].ProductName, TimelineLength)
-	if err != nil || len(timeline) != TimelineLength {
+	timeline, err := models.ProductTimeline(ctx, db, products[0].ProductName, models.TimelineLength)
+	if err != nil || len(timeline) != models.TimelineLength {
 		t.Errorf("ProductTimeline: %d events, %v", len(timeline), err)
 	}
 }
@@ -478,13 +544,26 @@ func TestGeneratedDatabaseAnswersQueries(t *testing.T) {
 // A generated database keeps each stack's run status equal to the roll-up of its services, as writes do.
 func TestGeneratedStacksKeepTheirRunStatus(t *testing.T) {
 	db, _ := generatedTestDB(t)
-	var wrong, running int64
-	err := db.Raw(`SELECT COUNT(*) FROM stacks WHERE run_status <> (SELECT ` + runStatusSQL + ` FROM services sv WHERE sv.stack_pk = stacks.pk)`).Scan(&wrong).Error
-	if err != nil {
+	var stacks []models.Stack
+	if err := db.Order("pk").Find(&stacks).Error; err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Raw(`SELECT COUNT(*) FROM stacks WHERE run_status = 'RUNNING'`).Scan(&running).Error; err != nil {
+	var services []models.Service
+	if err := db.Order("stack_pk, ordinal").Find(&services).Error; err != nil {
 		t.Fatal(err)
+	}
+	statuses := make(map[int64][]string)
+	for _, s := range services {
+		statuses[s.StackPK] = append(statuses[s.StackPK], s.Status)
+	}
+	wrong, running := 0, 0
+	for _, s := range stacks {
+		if s.RunStatus != models.StackRunStatus(statuses[s.PK]) {
+			wrong++
+		}
+		if s.RunStatus == models.RunRunning {
+			running++
+		}
 	}
 	if wrong != 0 || running == 0 {
 		t.Errorf("%d stacks keep a run status their services do not roll up to; %d are RUNNING", wrong, running)
