@@ -11,13 +11,17 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"stackboard/models/testdb"
 )
@@ -79,8 +83,9 @@ func TestBrowserLiveUpdateKeepsLoadedRows(t *testing.T) {
 		fmt.Fprintf(&manifest, "      - {name: bulk-%03d, status: DEPLOYMENT_COMPLETE}\n", i)
 	}
 	importManifest(t, b.srv, manifest.String())
-	var want []string // newest first: the later created first
-	for i := 619; i >= 120; i-- {
+	// All of one severity, created in one second: the list is in the manifest's order.
+	var want []string
+	for i := range 500 {
 		want = append(want, fmt.Sprintf("bulk-%03d", i))
 	}
 
@@ -93,7 +98,7 @@ func TestBrowserLiveUpdateKeepsLoadedRows(t *testing.T) {
 	b.waitRows("the 500 loaded rows", "tr[data-stack]", "data-stack", want)
 
 	// Read row 450, keyboard focus on its link, the Stacks menu open and text typed in the search box.
-	const focused = "bulk-170"
+	const focused = "bulk-449"
 	var before struct {
 		Top      float64 `json:"top"`
 		Requests int     `json:"requests"`
@@ -108,11 +113,13 @@ func TestBrowserLiveUpdateKeepsLoadedRows(t *testing.T) {
 		return {top: link.getBoundingClientRect().top, requests: performance.getEntriesByType("resource").filter(e => new URL(e.name).pathname === "/v1/bulk-project/stacks").length};
 	})()`, &before)
 
-	patch(t, b.srv, "/v1/bulk-project/stacks/bulk-450", `{"status":"DEPLOYMENT_FAILED","status_message":"image pull back-off"}`)
+	// bulk-300 fails, so it moves to the top of the broken-first list: the same 500 rows, one of them moved.
+	patch(t, b.srv, "/v1/bulk-project/stacks/bulk-300", `{"status":"DEPLOYMENT_FAILED","status_message":"image pull back-off"}`)
+	moved := append([]string{"bulk-300"}, slices.Delete(slices.Clone(want), 300, 301)...)
 	// Latency is TestBrowserLiveUpdate's business; this test allows a loaded machine time to render 500 rows.
-	took := b.untilJS(pageTimeout, "row bulk-450 to show DEPLOYMENT_FAILED",
-		`document.querySelector('tr[data-stack="bulk-450"]').textContent.includes("image pull back-off")`,
-		`document.querySelector('tr[data-stack="bulk-450"]').textContent.replace(/\s+/g, " ").trim()`)
+	took := b.untilJS(pageTimeout, "row bulk-300 to show DEPLOYMENT_FAILED at the top",
+		`document.querySelector('tr[data-stack]').dataset.stack === "bulk-300" && document.querySelector('tr[data-stack="bulk-300"]').textContent.includes("image pull back-off")`,
+		`document.querySelector('tr[data-stack]').textContent.replace(/\s+/g, " ").trim()`)
 	t.Logf("the list of 500 rows showed the change after %v", took.Round(time.Millisecond))
 	time.Sleep(time.Second) // any request the update sets off is made by now
 
@@ -132,14 +139,15 @@ func TestBrowserLiveUpdateKeepsLoadedRows(t *testing.T) {
 		menuOpen: document.querySelector("#nav-projects").open,
 		typed: document.getElementById("q").value,
 	})`, &after)
-	b.waitRows("the rows after the update", "tr[data-stack]", "data-stack", want)
+	b.waitRows("the rows after the update", "tr[data-stack]", "data-stack", moved)
 	if after.NoReload != float64(1) {
 		t.Errorf("the page reloaded")
 	}
 	if after.Active != focused {
 		t.Errorf("after the update the focus is on %s, want the link of row %s", after.Active, focused)
 	}
-	// A row above grew by a line: the page scrolls with it (scroll anchoring), so the row read stays put.
+	// Rows above moved and one grew by a line: the page scrolls with them (scroll anchoring), so the row read
+	// stays put.
 	if math.Abs(after.Top-before.Top) > 1 {
 		t.Errorf("after the update row %s is %v px from the top of the window, want it to stay at %v", focused, after.Top, before.Top)
 	}
@@ -264,4 +272,196 @@ func TestBrowserLiveRegionAnnouncesStatesOnly(t *testing.T) {
 		return strings.Contains(e, "ERR_CONNECTION_REFUSED") || strings.Contains(e, "/events?") || e == `console.error: "[object Event]"`
 	})
 	b.mu.Unlock()
+}
+
+// axeScript is axe-core, vendored for the tests (testdata/axe-core/README.md).
+const axeScript = "testdata/axe-core/axe-4.11.0.min.js"
+
+// axeViolations runs axe-core on the page and lists its serious and critical violations, one line each.
+func (b *browser) axeViolations() []string {
+	b.t.Helper()
+	script, err := os.ReadFile(axeScript)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	var found []string
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	err = chromedp.Run(ctx,
+		chromedp.Evaluate(string(script)+";true", nil),
+		chromedp.Evaluate(`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+			.filter(v => v.impact === "serious" || v.impact === "critical")
+			.map(v => v.impact + " " + v.id + ": " + v.help + " — " + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", ")))`,
+			&found, func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if err != nil {
+		b.t.Fatalf("running axe-core on %s: %v", b.location(), err)
+	}
+	return found
+}
+
+// axe-core finds nothing serious or critical on any page type, in light and dark mode, and at 375 px.
+func TestBrowserAccessibility(t *testing.T) {
+	b := setup(t)
+	pages := append(pageTypes[:len(pageTypes):len(pageTypes)],
+		struct{ name, path string }{"JSON view", "/v1/search-staging/stacks?format=json"},
+		struct{ name, path string }{"not found", "/v1/search-staging/stacks/nope"},
+		struct{ name, path string }{"events with a bad filter", "/v1/search-staging/stacks/elasticsearch/events?filter=colour%3D%3Dred"},
+	)
+	for _, look := range []struct {
+		scheme string
+		width  int64
+	}{{"light", 1280}, {"dark", 1280}, {"light", 375}} {
+		scheme, width := look.scheme, look.width
+		{
+			b.newTab()
+			b.run("emulate prefers-color-scheme: "+scheme, emulation.SetEmulatedMedia().
+				WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}))
+			b.run("set the viewport", chromedp.EmulateViewport(width, 800))
+			for _, p := range pages {
+				b.run("open "+p.path, chromedp.Navigate(b.base+p.path))
+				b.untilJS(pageTimeout, p.name+" to load", `document.readyState === "complete"`, `document.readyState`)
+				if found := b.axeViolations(); len(found) > 0 {
+					t.Errorf("%s (%s, %d px): axe-core finds\n  %s", p.name, scheme, width, strings.Join(found, "\n  "))
+				}
+			}
+		}
+	}
+	// The page with a bad filter answers 400, which the browser logs: expected here.
+	b.mu.Lock()
+	b.jsErrors = slices.DeleteFunc(b.jsErrors, func(e string) bool {
+		return strings.Contains(e, "status of 400") && strings.Contains(e, "filter=colour") || strings.Contains(e, "status of 404") && strings.Contains(e, "/nope")
+	})
+	b.mu.Unlock()
+}
+
+// At 375 px every table row is a card whose fields say what they are (no bare badge, no bare "none"), with the
+// image:tag and the ages kept; the live indicator has its word beside the dot.
+func TestBrowserPhoneCardsAreLabelled(t *testing.T) {
+	b := setup(t)
+	b.run("set a phone's viewport", chromedp.EmulateViewport(375, 800))
+	type cell struct {
+		Row     string `json:"row"`
+		Label   string `json:"label"`
+		Text    string `json:"text"`
+		Visible bool   `json:"visible"`
+	}
+	cells := func(rows string) []cell {
+		var out []cell
+		b.mustEval(`Array.from(document.querySelectorAll(`+jsString(rows)+`)).flatMap(tr => Array.from(tr.children).filter((td, i) => i > 0 || td.dataset.label).map(td => ({
+			row: tr.dataset.stack || tr.dataset.service || tr.dataset.product || tr.rowIndex + "",
+			label: getComputedStyle(td, "::before").content.replace(/^"|"$/g, ""),
+			text: td.textContent.replace(/\s+/g, " ").trim(),
+			visible: td.checkVisibility() && td.getBoundingClientRect().width > 0,
+		})))`, &out)
+		return out
+	}
+	check := func(page, rows string, want map[string]func(string) bool) {
+		t.Helper()
+		got := cells(rows)
+		if len(got) == 0 {
+			t.Fatalf("%s: no rows %s", page, rows)
+		}
+		seen := map[string]bool{}
+		for _, c := range got {
+			if c.Label == "" || c.Label == "none" || c.Label == "normal" || !c.Visible {
+				t.Errorf("%s: row %s has a cell %q without a visible label (label %q, visible %v)", page, c.Row, c.Text, c.Label, c.Visible)
+				continue
+			}
+			seen[c.Label] = true
+			if ok, known := want[c.Label]; known && !ok(c.Text) {
+				t.Errorf("%s: row %s's %s says %q", page, c.Row, c.Label, c.Text)
+			}
+		}
+		for label := range want {
+			if !seen[label] {
+				t.Errorf("%s: no cell is labelled %s", page, label)
+			}
+		}
+	}
+	any := func(string) bool { return true }
+	b.open("/v1/search-staging/stacks/elasticsearch")
+	check("the stack page's services", "tr[data-service]", map[string]func(string) bool{
+		"Status": any, "State": any, "Domains": any,
+		"Image": func(s string) bool { return s == "elasticsearch:8.13.4" },
+	})
+	b.open("/v1/search-staging/stacks")
+	check("the stack list", "tr[data-stack]", map[string]func(string) bool{
+		"Lifecycle": any, "Run status": any,
+		"In this state": func(s string) bool { return strings.Contains(s, " for ") },
+		"Created":       func(s string) bool { return s != "" },
+	})
+	b.open("/v1/search-staging/stacks/elasticsearch/events")
+	check("the events", "#event-rows tr", map[string]func(string) bool{
+		"When": any, "Resource": any, "Event": any, "Time in previous state": any,
+	})
+	var live struct {
+		Text  string  `json:"text"`
+		Width float64 `json:"width"`
+	}
+	b.mustEval(`(() => { const e = document.querySelector("#live .live-text"); return {text: e.textContent, width: e.getBoundingClientRect().width} })()`, &live)
+	if live.Text != "Live" || live.Width == 0 {
+		t.Errorf("at 375 px the live indicator's text is %q, %v px wide; want \"Live\" shown beside the dot", live.Text, live.Width)
+	}
+	b.checkNoHorizontalScroll("the events page")
+}
+
+// The header's Stacks menu closes on Escape (the focus going back to it) and on a click outside it.
+func TestBrowserMenuClosesOnEscapeAndOutsideClick(t *testing.T) {
+	b := setup(t)
+	b.open("/v1/search-staging/stacks")
+	open := func() bool {
+		var o bool
+		b.mustEval(`document.getElementById("nav-projects").open`, &o)
+		return o
+	}
+	b.run("open the Stacks menu", chromedp.Click("#nav-projects summary", chromedp.ByQuery))
+	if !open() {
+		t.Fatal("clicking the Stacks menu did not open it")
+	}
+	b.run("tab into the menu", chromedp.KeyEvent(kb.Tab))
+	b.run("press Escape", chromedp.KeyEvent(kb.Escape))
+	if open() {
+		t.Error("Escape left the Stacks menu open")
+	}
+	var focus string
+	b.mustEval(`document.activeElement.closest("#nav-projects") ? document.activeElement.tagName : document.activeElement.tagName + " outside the menu"`, &focus)
+	if focus != "SUMMARY" {
+		t.Errorf("after Escape the focus is on %s, want the menu's summary", focus)
+	}
+	b.run("open the Stacks menu", chromedp.Click("#nav-projects summary", chromedp.ByQuery))
+	b.run("click outside it", chromedp.Click("h1", chromedp.ByQuery))
+	if open() {
+		t.Error("a click outside left the Stacks menu open")
+	}
+}
+
+// Times show in the reader's time zone, with the UTC ISO in the tooltip and in datetime; the page without script
+// shows the UTC ISO.
+func TestBrowserLocalTimes(t *testing.T) {
+	b := setup(t)
+	b.run("move to Tokyo", emulation.SetTimezoneOverride("Asia/Tokyo"))
+	b.open("/v1/search-staging/stacks/elasticsearch")
+	var times []struct {
+		Datetime string `json:"datetime"`
+		Title    string `json:"title"`
+		Text     string `json:"text"`
+	}
+	b.mustEval(`Array.from(document.querySelectorAll("time[data-local]")).map(e => ({datetime: e.getAttribute("datetime"), title: e.title, text: e.textContent}))`, &times)
+	if len(times) < 3 {
+		t.Fatalf("the stack page has %d local times, want its created, updated and since times", len(times))
+	}
+	for _, tm := range times {
+		if !strings.HasSuffix(tm.Datetime, "Z") || tm.Title != tm.Datetime+" UTC" || tm.Text == tm.Datetime || !strings.Contains(tm.Text, "GMT+9") {
+			t.Errorf("a time shows %q with tooltip %q for %s; want Tokyo's time, and the UTC ISO in the tooltip", tm.Text, tm.Title, tm.Datetime)
+		}
+	}
+	resp, err := http.Get(b.base + "/v1/search-staging/stacks/elasticsearch?format=html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	html, _ := io.ReadAll(resp.Body)
+	if want := `data-local>2024-01-15T09:47:03Z</time>`; !strings.Contains(string(html), want) {
+		t.Errorf("without script the page does not show the created time as %s", want)
+	}
 }

@@ -7,6 +7,7 @@
 
   // --- Theme: system, light or dark, remembered in localStorage. The <head> applies it before the first paint.
   var themes = ["system", "light", "dark"];
+  var themeIcons = {system: "◑", light: "☀", dark: "☾"};
 
   function currentTheme() {
     try {
@@ -25,7 +26,8 @@
     var button = document.getElementById("theme-toggle");
     if (button) {
       button.setAttribute("data-theme-choice", theme);
-      button.querySelector(".theme-label").textContent = "Theme: " + theme;
+      button.querySelector(".theme-name").textContent = theme;
+      button.querySelector(".theme-icon").textContent = themeIcons[theme];
     }
   }
 
@@ -153,6 +155,47 @@
   }
   document.addEventListener("DOMContentLoaded", refreshAges);
   document.addEventListener("htmx:afterSettle", refreshAges);
+
+  // --- Times: the server writes UTC ISO (readable without script, and in the tooltip); the page shows them in
+  // the reader's own time zone.
+  var localFormat = window.Intl ? new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  }) : null;
+
+  function localTimes() {
+    if (!localFormat) {
+      return;
+    }
+    document.querySelectorAll("time[data-local]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(at)) {
+        setText(el, localFormat.format(at));
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", localTimes);
+  document.addEventListener("htmx:afterSettle", localTimes);
+
+  // --- Menus (<details class="menu">) close on Escape, which gives the focus back to their summary, and on a
+  // click anywhere outside them.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      menu.open = false;
+      if (menu.contains(document.activeElement)) {
+        menu.querySelector("summary").focus();
+      }
+    });
+  });
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) {
+        menu.open = false;
+      }
+    });
+  });
   setInterval(refreshAges, 15000);
 
   // A page the browser keeps in its back/forward cache would keep its event stream open, and a browser opens only
