@@ -41,13 +41,8 @@ func (h Services) Put(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return Result{}, err
 		}
-		service := models.ServiceStatus{ServiceName: vars["service_name"], State: spec.State, Status: spec.Status, Domains: spec.Domains, Image: spec.Image}
-		if service.Domains == nil {
-			service.Domains = []string{}
-		}
-		if service.Image.Tag == "" {
-			service.Image.Tag = "latest"
-		}
+		saved := spec.WithDefaults()
+		service := models.ServiceStatus{ServiceName: vars["service_name"], State: saved.State, Status: saved.Status, Domains: saved.Domains, Image: saved.Image}
 		if created {
 			return Result{Status: http.StatusCreated, Body: service}, nil
 		}

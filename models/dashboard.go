@@ -398,17 +398,13 @@ type StackDetail struct {
 // in four SQL statements.
 func GetStack(ctx context.Context, db *gorm.DB, projectID, name string) (StackDetail, error) {
 	db = db.WithContext(ctx)
-	var stacks []Stack
-	if err := db.Where("project_id = ? AND name = ?", projectID, name).Limit(1).Find(&stacks).Error; err != nil {
-		return StackDetail{}, fmt.Errorf("get stack %q: %w", name, err)
+	stack, err := findStack(db, projectID, name)
+	if err != nil {
+		return StackDetail{}, err
 	}
-	if len(stacks) == 0 {
-		return StackDetail{}, &NotFoundError{Kind: KindStack, Name: name}
-	}
-	stack := stacks[0]
-	var services []Service
-	if err := db.Where("stack_pk = ?", stack.PK).Order("ordinal").Find(&services).Error; err != nil {
-		return StackDetail{}, fmt.Errorf("get services of stack %q: %w", name, err)
+	services, err := stackServices(db, stack.PK)
+	if err != nil {
+		return StackDetail{}, fmt.Errorf("stack %q: %w", name, err)
 	}
 	grouped, err := groupServices(services)
 	if err != nil {

@@ -360,17 +360,14 @@ func ListEvents(ctx context.Context, db *gorm.DB, projectID, stackName string, q
 		return EventPage{}, err
 	}
 	db = db.WithContext(ctx)
-	var stacks []Stack
-	if err := db.Select("pk", "name", "stack_id").Where("project_id = ? AND name = ?", projectID, stackName).Limit(1).Find(&stacks).Error; err != nil {
-		return EventPage{}, fmt.Errorf("list events: %w", err)
-	}
-	if len(stacks) == 0 {
-		return EventPage{}, &NotFoundError{Kind: KindStack, Name: stackName}
-	}
-	if err := checkStackID("stack_id", q.StackID, stacks[0]); err != nil {
+	stack, err := findStack(db, projectID, stackName)
+	if err != nil {
 		return EventPage{}, err
 	}
-	query := db.Where("stack_pk = ?", stacks[0].PK)
+	if err := checkStackID("stack_id", q.StackID, stack); err != nil {
+		return EventPage{}, err
+	}
+	query := db.Where("stack_pk = ?", stack.PK)
 	if len(groups) > 0 {
 		var clauses []string
 		var args []any
@@ -389,7 +386,7 @@ func ListEvents(ctx context.Context, db *gorm.DB, projectID, stackName string, q
 		if err != nil || marker <= 0 {
 			return EventPage{}, &FieldError{"marker", ReasonInvalid, fmt.Sprintf("%q is not a marker from next_marker", clip(q.Marker))}
 		}
-		stackPK := stacks[0].PK
+		stackPK := stack.PK
 		// A marker must name one of this stack's events: any other would silently answer an empty last page.
 		var found int64
 		if err := db.Model(&StackEvent{}).Where("pk = ? AND stack_pk = ?", marker, stackPK).Count(&found).Error; err != nil {
@@ -406,7 +403,7 @@ func ListEvents(ctx context.Context, db *gorm.DB, projectID, stackName string, q
 	if err := query.Order("event_time DESC, pk DESC").Limit(q.Limit + 1).Find(&rows).Error; err != nil {
 		return EventPage{}, fmt.Errorf("list events: %w", err)
 	}
-	page := EventPage{StackEvents: []EventView{}, StackID: stacks[0].StackID}
+	page := EventPage{StackEvents: []EventView{}, StackID: stack.StackID}
 	if len(rows) > q.Limit {
 		rows = rows[:q.Limit]
 		next := strconv.FormatInt(rows[len(rows)-1].PK, 10)

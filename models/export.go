@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"gorm.io/gorm"
@@ -41,12 +40,9 @@ func Export(ctx context.Context, db *gorm.DB) (Manifest, error) {
 func (t Tables) Manifest(withTimes bool) (Manifest, error) {
 	servicesByStack := make(map[int64][]ManifestService)
 	for _, s := range t.Services {
-		var domains []string
-		if err := json.Unmarshal([]byte(s.Domains), &domains); err != nil {
-			return Manifest{}, fmt.Errorf("export service %q: stored domains are not a JSON array: %w", s.Name, err)
-		}
-		if domains == nil {
-			domains = []string{}
+		domains, err := decodeDomains(s.Domains)
+		if err != nil {
+			return Manifest{}, fmt.Errorf("export service %q: %w", s.Name, err)
 		}
 		servicesByStack[s.StackPK] = append(servicesByStack[s.StackPK], ManifestService{
 			Name: s.Name, State: s.State, Status: s.Status, Domains: domains,

@@ -2,14 +2,12 @@ package models
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
 
@@ -115,29 +113,34 @@ func checkManifest(f ManifestFile) error {
 	return nil
 }
 
+// patch is the change a manifest's stack entry asks of its stack's fields: validated and applied by the rules of
+// PATCH /v1/{project_id}/stacks/{stack_name}.
+func (s ManifestStack) patch() StackPatch {
+	return StackPatch{StackID: s.ID, Description: s.Description, Status: s.Status, StatusMessage: s.StatusMessage,
+		EnableDeletionProtection: s.EnableDeletionProtection, EnableAutoRollback: s.EnableAutoRollback}
+}
+
+// spec is the report a manifest's service entry stands for: validated and given defaults by the rules of
+// PUT /v1/{project_id}/stacks/{stack_name}/services/{service_name}.
+func (s ManifestService) spec() ServiceSpec {
+	return ServiceSpec{State: s.State, Status: s.Status, Domains: s.Domains, Image: Image(s.Image)}
+}
+
+// manifestStackFields maps the fields the HTTP writes name to the keys of a manifest's stack entry.
+var manifestStackFields = map[string]string{"stack_id": "id"}
+
 func checkManifestStack(s ManifestStack) error {
 	if err := ValidateName("name", s.Name); err != nil {
 		return err
 	}
-	if s.ID != nil {
-		if err := ValidateStackID("id", *s.ID); err != nil {
-			return err
+	if err := s.patch().Validate(); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			if key, ok := manifestStackFields[fe.Field]; ok {
+				return &FieldError{key, fe.Reason, fe.Problem}
+			}
 		}
-	}
-	if s.Description != nil {
-		if err := ValidateDescription("description", *s.Description); err != nil {
-			return err
-		}
-	}
-	if s.Status != nil {
-		if err := ValidateLifecycleStatus("status", *s.Status); err != nil {
-			return err
-		}
-	}
-	if s.StatusMessage != nil {
-		if err := ValidateText("status_message", *s.StatusMessage, MaxStatusMessageLength); err != nil {
-			return err
-		}
+		return err
 	}
 	var created time.Time
 	if s.CreateTime != nil {
@@ -184,16 +187,7 @@ func checkManifestService(s ManifestService) error {
 	if err := ValidateName("name", s.Name); err != nil {
 		return err
 	}
-	if err := ValidateServiceState("state", s.State); err != nil {
-		return err
-	}
-	if err := ValidateRunStatus("status", s.Status); err != nil {
-		return err
-	}
-	if err := ValidateDomains("domains", s.Domains); err != nil {
-		return err
-	}
-	return ValidateImage("image", s.Image.Name, s.Image.Tag)
+	return s.spec().Validate()
 }
 
 // importer applies the entries of manifests inside one transaction.
@@ -225,16 +219,17 @@ func (im importer) project(file, entry string, p ManifestProject) error {
 }
 
 func (im importer) stack(projectID string, s ManifestStack) error {
-	var existing []Stack
-	if err := im.tx.Where("project_id = ? AND name = ?", projectID, s.Name).Limit(1).Find(&existing).Error; err != nil {
+	row, err := findStack(im.tx, projectID, s.Name)
+	isNew := isNotFound(err)
+	if err != nil && !isNew {
 		return err
 	}
-	isNew := len(existing) == 0
-	var row Stack
+	created := im.now
+	if s.CreateTime != nil {
+		created, _ = parseManifestTime("create_time", *s.CreateTime)
+	}
 	if isNew {
-		row = Stack{ProjectID: projectID, Name: s.Name, StackID: uuid.NewString(), Status: LifecycleCreationComplete, CreateTime: im.now}
-	} else {
-		row = existing[0]
+		row = newStack(projectID, s.Name, created)
 	}
 	before := row
 
@@ -244,25 +239,9 @@ func (im importer) stack(projectID string, s ManifestStack) error {
 		}
 		row.StackID = *s.ID
 	}
-	if s.Description != nil {
-		row.Description = *s.Description
-	}
-	if s.Status != nil {
-		row.Status = *s.Status
-	}
-	if s.StatusMessage != nil {
-		row.StatusMessage = *s.StatusMessage
-	} else if row.Status != before.Status {
-		row.StatusMessage = ""
-	}
+	row = s.patch().apply(row)
 	if s.CreateTime != nil {
-		row.CreateTime, _ = parseManifestTime("create_time", *s.CreateTime)
-	}
-	if s.EnableDeletionProtection != nil {
-		row.EnableDeletionProtection = *s.EnableDeletionProtection
-	}
-	if s.EnableAutoRollback != nil {
-		row.EnableAutoRollback = *s.EnableAutoRollback
+		row.CreateTime = created
 	}
 	if s.Metadata.Kind != 0 {
 		row.Metadata, _ = metadataJSON("metadata", &s.Metadata)
@@ -280,7 +259,7 @@ func (im importer) stack(projectID string, s ManifestStack) error {
 	case s.UpdateTime != nil:
 		row.UpdateTime, _ = parseManifestTime("update_time", *s.UpdateTime)
 	case isNew:
-		row.UpdateTime = row.CreateTime
+		// newStack's default: a new stack's update time is its create time.
 	case changed:
 		row.UpdateTime = im.now
 	}
@@ -341,25 +320,14 @@ func (im importer) services(stackPK int64, isNew bool, listed *[]ManifestService
 	}
 	wanted := make([]Service, len(*listed))
 	for i, s := range *listed {
-		domains := s.Domains
-		if domains == nil {
-			domains = []string{}
-		}
-		encoded, err := json.Marshal(domains)
-		if err != nil {
-			return nil, nil, false, err
-		}
-		tag := s.Image.Tag
-		if tag == "" {
-			tag = "latest"
-		}
-		wanted[i] = Service{Name: s.Name, Ordinal: i, State: s.State, Status: s.Status, Domains: string(encoded), ImageName: s.Image.Name, ImageTag: tag}
+		wanted[i] = s.spec().row(s.Name)
+		wanted[i].Ordinal = i
 	}
 	if isNew {
 		return wanted, nil, len(wanted) > 0, nil
 	}
-	var current []Service
-	if err := im.tx.Where("stack_pk = ?", stackPK).Order("ordinal").Find(&current).Error; err != nil {
+	current, err := stackServices(im.tx, stackPK)
+	if err != nil {
 		return nil, nil, false, err
 	}
 	same := slices.EqualFunc(current, wanted, func(a, b Service) bool {

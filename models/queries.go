@@ -236,15 +236,9 @@ func newStackStatus(name, lifecycle, metadata string, services []ServiceStatus) 
 func groupServices(rows []Service) (map[int64][]ServiceStatus, error) {
 	byStack := make(map[int64][]ServiceStatus)
 	for _, row := range rows {
-		domains := []string{}
-		// Most services have no domains: no need to run the JSON decoder for them.
-		if row.Domains != "[]" && row.Domains != "" {
-			if err := json.Unmarshal([]byte(row.Domains), &domains); err != nil {
-				return nil, fmt.Errorf("service %q: stored domains %q are not a JSON array: %w", row.Name, row.Domains, err)
-			}
-		}
-		if domains == nil {
-			domains = []string{}
+		domains, err := decodeDomains(row.Domains)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w", row.Name, err)
 		}
 		byStack[row.StackPK] = append(byStack[row.StackPK], ServiceStatus{
 			ServiceName: row.Name,

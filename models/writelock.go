@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // committerName is the GORM plugin name under which a SQLite database keeps its group committer.
@@ -32,10 +33,13 @@ type groupCommitter struct {
 
 // pendingWrite is one write waiting for its transaction.
 type pendingWrite struct {
-	ctx  context.Context
-	fn   func(tx *gorm.DB) error
-	err  error
-	done chan struct{}
+	ctx context.Context
+	fn  func(tx *gorm.DB) error
+	// logger is the asking handle's: its statements are traced where the handle's other statements are (a
+	// StatementCounter sees the write it asked for), not by the committer's own handle.
+	logger logger.Interface
+	err    error
+	done   chan struct{}
 }
 
 // Name names the plugin.
@@ -62,13 +66,13 @@ func writeTransaction(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) err
 	if !ok {
 		return db.Transaction(fn)
 	}
-	return committer.write(ctx, fn)
+	return committer.write(ctx, db.Logger, fn)
 }
 
 // write queues fn and waits for its commit. The first writer to find nobody committing commits for everyone
 // queued, until the queue is empty.
-func (c *groupCommitter) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	w := &pendingWrite{ctx: ctx, fn: fn, done: make(chan struct{})}
+func (c *groupCommitter) write(ctx context.Context, log logger.Interface, fn func(tx *gorm.DB) error) error {
+	w := &pendingWrite{ctx: ctx, fn: fn, logger: log, done: make(chan struct{})}
 	c.mu.Lock()
 	c.queue = append(c.queue, w)
 	lead := !c.running
@@ -107,14 +111,15 @@ func (c *groupCommitter) commit(batch []*pendingWrite) {
 				w.err = fmt.Errorf("write abandoned: %w", err)
 				continue
 			}
+			traced := tx.Session(&gorm.Session{Logger: w.logger})
 			if len(batch) == 1 {
-				w.err = runWrite(tx, w.fn)
+				w.err = runWrite(traced, w.fn)
 				return w.err
 			}
 			if err := tx.SavePoint("write").Error; err != nil {
 				return err
 			}
-			w.err = runWrite(tx, w.fn)
+			w.err = runWrite(traced, w.fn)
 			if w.err != nil {
 				if err := tx.RollbackTo("write").Error; err != nil {
 					return err

@@ -2,14 +2,12 @@ package models
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -84,18 +82,6 @@ func lockStack(tx *gorm.DB, projectID, name string) (Stack, error) {
 	return findStack(tx.Clauses(clause.Locking{Strength: "UPDATE"}), projectID, name)
 }
 
-// findStack loads a stack of a project by name, or fails with a NotFoundError.
-func findStack(tx *gorm.DB, projectID, name string) (Stack, error) {
-	var stacks []Stack
-	if err := tx.Where("project_id = ? AND name = ?", projectID, name).Limit(1).Find(&stacks).Error; err != nil {
-		return Stack{}, err
-	}
-	if len(stacks) == 0 {
-		return Stack{}, &NotFoundError{Kind: KindStack, Name: name}
-	}
-	return stacks[0], nil
-}
-
 // NewStack is what CreateStack is asked to create: RFS's fields of an empty stack.
 type NewStack struct {
 	Name                     string
@@ -127,9 +113,9 @@ func CreateStack(ctx context.Context, db *gorm.DB, projectID string, spec NewSta
 		} else if !isNotFound(err) {
 			return err
 		}
-		stack = Stack{ProjectID: projectID, Name: name, StackID: uuid.NewString(), Description: spec.Description,
-			Status: LifecycleCreationComplete, CreateTime: now, UpdateTime: now, StatusChangedAt: now,
-			EnableDeletionProtection: spec.EnableDeletionProtection, EnableAutoRollback: spec.EnableAutoRollback}
+		stack = newStack(projectID, name, now)
+		stack.Description = spec.Description
+		stack.EnableDeletionProtection, stack.EnableAutoRollback = spec.EnableDeletionProtection, spec.EnableAutoRollback
 		if err := tx.Create(&stack).Error; err != nil {
 			return err
 		}
@@ -151,7 +137,6 @@ type StackPatch struct {
 	EnableAutoRollback       *bool
 }
 
-// Most characters of a status message.
 // Validate checks the patch's values.
 func (p StackPatch) Validate() error {
 	if err := validateGivenStackID("stack_id", p.StackID); err != nil {
@@ -173,6 +158,30 @@ func (p StackPatch) Validate() error {
 		}
 	}
 	return nil
+}
+
+// apply returns the stack with the patch's fields changed (its StackID is only checked, never applied). A new
+// status without a message clears the old status's message: the message belongs to the status it explains.
+func (p StackPatch) apply(s Stack) Stack {
+	before := s.Status
+	if p.Description != nil {
+		s.Description = *p.Description
+	}
+	if p.Status != nil {
+		s.Status = *p.Status
+	}
+	if p.StatusMessage != nil {
+		s.StatusMessage = *p.StatusMessage
+	} else if s.Status != before {
+		s.StatusMessage = ""
+	}
+	if p.EnableDeletionProtection != nil {
+		s.EnableDeletionProtection = *p.EnableDeletionProtection
+	}
+	if p.EnableAutoRollback != nil {
+		s.EnableAutoRollback = *p.EnableAutoRollback
+	}
+	return s
 }
 
 // validateGivenStackID checks the form of a stack id that a request gave (nil: none given).
@@ -204,24 +213,7 @@ func UpdateStack(ctx context.Context, db *gorm.DB, projectID, name string, patch
 		if err := checkStackID("stack_id", patch.StackID, before); err != nil {
 			return err
 		}
-		after := before
-		if patch.Description != nil {
-			after.Description = *patch.Description
-		}
-		if patch.Status != nil {
-			after.Status = *patch.Status
-		}
-		if patch.StatusMessage != nil {
-			after.StatusMessage = *patch.StatusMessage
-		} else if after.Status != before.Status {
-			after.StatusMessage = ""
-		}
-		if patch.EnableDeletionProtection != nil {
-			after.EnableDeletionProtection = *patch.EnableDeletionProtection
-		}
-		if patch.EnableAutoRollback != nil {
-			after.EnableAutoRollback = *patch.EnableAutoRollback
-		}
+		after := patch.apply(before)
 		if after == before {
 			return nil
 		}
@@ -306,30 +298,19 @@ func PutService(ctx context.Context, db *gorm.DB, projectID, stackName, serviceN
 	if err := spec.Validate(); err != nil {
 		return false, err
 	}
-	if spec.Image.Tag == "" {
-		spec.Image.Tag = "latest"
-	}
-	domains := spec.Domains
-	if domains == nil {
-		domains = []string{}
-	}
-	encoded, err := json.Marshal(domains)
-	if err != nil {
-		return false, err
-	}
 	created := false
-	err = writeTransaction(ctx, db, func(tx *gorm.DB) error {
+	err := writeTransaction(ctx, db, func(tx *gorm.DB) error {
 		stack, err := lockStack(tx, projectID, stackName)
 		if err != nil {
 			return err
 		}
-		var current []Service
-		if err := tx.Where("stack_pk = ?", stack.PK).Order("ordinal").Find(&current).Error; err != nil {
+		current, err := stackServices(tx, stack.PK)
+		if err != nil {
 			return err
 		}
 		wanted := slices.Clone(current)
-		service := Service{StackPK: stack.PK, Name: serviceName, State: spec.State, Status: spec.Status,
-			Domains: string(encoded), ImageName: spec.Image.Name, ImageTag: spec.Image.Tag}
+		service := spec.row(serviceName)
+		service.StackPK = stack.PK
 		i := slices.IndexFunc(wanted, func(s Service) bool { return s.Name == serviceName })
 		if i < 0 {
 			if err := ValidateServiceCount("service_name", len(wanted)+1); err != nil {
@@ -357,8 +338,8 @@ func DeleteService(ctx context.Context, db *gorm.DB, projectID, stackName, servi
 		if err != nil {
 			return err
 		}
-		var current []Service
-		if err := tx.Where("stack_pk = ?", stack.PK).Order("ordinal").Find(&current).Error; err != nil {
+		current, err := stackServices(tx, stack.PK)
+		if err != nil {
 			return err
 		}
 		i := slices.IndexFunc(current, func(s Service) bool { return s.Name == serviceName })

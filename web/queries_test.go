@@ -74,3 +74,34 @@ func TestStatementsPerRequestDoNotGrowWithData(t *testing.T) {
 		}
 	}
 }
+
+// The counter sees writes as well as reads: a PUT of a product is counted statement by statement, its writes (which
+// SQLite runs on the group committer's transaction) included.
+func TestStatementCounterCountsAProductReplace(t *testing.T) {
+	db := openTestDB(t)
+	importYAML(t, db, fleetManifest(1))
+	counted, counter := models.CountStatements(db)
+	server := newTestServer(counted)
+	counter.Reset()
+	rec := call(t, server, http.MethodPut, "/api/products/product-0",
+		`{"stack_deps":[[{"stack_name":"db-0"}],[{"stack_name":"web-0"},{"stack_name":"core-0"}]]}`)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("PUT: %d %s", rec.Code, rec.Body)
+	}
+	statements := counter.Statements()
+	if int64(len(statements)) != counter.Count() {
+		t.Fatalf("Count() = %d for %d statements", counter.Count(), len(statements))
+	}
+	// The writes of a layer replace, in the order they run, among the reads around them.
+	writes := []string{"UPDATE products", "DELETE FROM product_stacks", "INSERT INTO product_stacks",
+		"INSERT INTO changes", "INSERT INTO requests"}
+	next := 0
+	for _, s := range statements {
+		if next < len(writes) && strings.HasPrefix(strings.NewReplacer("`", "", `"`, "").Replace(s), writes[next]) {
+			next++
+		}
+	}
+	if next < len(writes) || len(statements) < len(writes)+5 {
+		t.Errorf("counted %d statements, without %q:\n%s", len(statements), writes[min(next, len(writes)-1)], strings.Join(statements, "\n"))
+	}
+}

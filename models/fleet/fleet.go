@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -652,7 +651,7 @@ func (g *fleetGenerator) planServices() error {
 		hasDomain := false
 		for k, name := range names {
 			kind := findServiceKind(name)
-			svc := simService{name: name, state: models.StateDeployed, status: models.RunRunning, domains: "[]"}
+			svc := simService{name: name, state: models.StateDeployed, status: models.RunRunning, domains: models.EncodeDomains(nil)}
 			if kind.image == "" {
 				svc.app = true
 				svc.image = "registry.example.com/" + p.team + "/" + s.kind.base
@@ -677,8 +676,7 @@ func (g *fleetGenerator) planServices() error {
 				if g.rng.IntN(5) == 0 {
 					domains = append(domains, s.name+"."+p.team+".svc.cluster.local")
 				}
-				encoded, _ := json.Marshal(domains)
-				svc.domains = string(encoded)
+				svc.domains = models.EncodeDomains(domains)
 			}
 			svc.prevTag = svc.tag
 			s.services = append(s.services, svc)
