@@ -27,10 +27,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s); make test runs o
 		go test -run '^$$' -fuzz "^$${target#*:}$$" -fuzztime $(FUZZTIME) ./$${target%%:*}/ || exit 1; \
 	done
 
-bench: ## Go benchmarks at sizes S, M, L and load runs (wrk) against a real server: one Markdown table on stdout
+bench: ## Go benchmarks at sizes S, M, L and load runs (wrk) against a real server, and SQLite beside PostgreSQL when STACKBOARD_TEST_POSTGRES is set: Markdown tables on stdout
 	@command -v wrk >/dev/null || { echo "make bench needs wrk for its load runs: apt-get install -y wrk"; exit 1; }
 	@mkdir -p bin && go test -c -o bin/stackboard.test .
-	STACKBOARD_BENCH=1 ./bin/stackboard.test -test.run '^(TestGeneratedFleetsStayWithinFiveStatements|TestBenchReport)$$' -test.timeout 60m
+	STACKBOARD_BENCH=1 ./bin/stackboard.test -test.run '^(TestGeneratedFleetsStayWithinFiveStatements|TestBenchReport|TestBenchEngines)$$' -test.timeout 60m
 
 generate: ## regenerate the templ views
 	go tool templ generate

@@ -102,12 +102,20 @@ func fixture(tb testing.TB, size string) benchFixture {
 	if err != nil {
 		tb.Fatalf("generate %s: %v", size, err)
 	}
-	db, err := models.Open(context.Background(), path)
+	f := benchFixture{size: size, path: path}
+	pickNames(tb, &f)
+	fixtures.bySize[size] = f
+	return f
+}
+
+// pickNames finds the names a fixture's URLs ask for in its database.
+func pickNames(tb testing.TB, f *benchFixture) {
+	tb.Helper()
+	db, err := models.Open(context.Background(), f.path)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer models.Close(db)
-	f := benchFixture{size: size, path: path}
 	// The median product by key, its project, and a stack of its first layer: a typical, not a first, row.
 	var pick struct {
 		Product, Project, Stack string
@@ -117,11 +125,9 @@ func fixture(tb testing.TB, size string) benchFixture {
 		WHERE p.pk >= (SELECT (MIN(pk) + MAX(pk)) / 2 FROM products)
 		ORDER BY p.pk, ps.layer, ps.ordinal LIMIT 1`).Scan(&pick).Error
 	if err != nil || pick.Product == "" {
-		tb.Fatalf("no product in the %s data set: %v", size, err)
+		tb.Fatalf("no product in the %s data set: %v", f.size, err)
 	}
 	f.project, f.product, f.stack = pick.Project, pick.Product, pick.Stack
-	fixtures.bySize[size] = f
-	return f
 }
 
 func removeFixtures() {

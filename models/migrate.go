@@ -16,7 +16,8 @@ type migration struct {
 }
 
 // migrations lists every schema step in order. {{pk}} and {{time}} stand for the dialect's auto-increment
-// primary key and timestamp types.
+// primary key and timestamp types, {{xact}} for the column of the writing transaction's id (always 0 on SQLite,
+// whose one writer at a time commits in pk order).
 func migrations() []migration {
 	return []migration{
 		{1, "initial schema", []string{
@@ -124,6 +125,12 @@ func migrations() []migration {
 			`ALTER TABLE stacks ADD COLUMN enable_deletion_protection BOOLEAN NOT NULL DEFAULT FALSE`,
 			`ALTER TABLE stacks ADD COLUMN enable_auto_rollback BOOLEAN NOT NULL DEFAULT FALSE`,
 		}},
+		{7, "the change feed records each change's transaction", []string{
+			// On PostgreSQL a change's pk is numbered at insert but seen at commit, so pk order is not commit
+			// order; the watcher reads changes by their writing transaction instead (see Watcher).
+			`ALTER TABLE changes ADD COLUMN xact {{xact}}`,
+			`CREATE INDEX changes_xact ON changes (xact)`,
+		}},
 	}
 }
 
@@ -218,7 +225,9 @@ func schemaVersion(db *gorm.DB) (int, error) {
 // dialectTypes maps the migrations' placeholders to the column types of db's dialect.
 func dialectTypes(db *gorm.DB) map[string]string {
 	if db.Dialector.Name() == "postgres" {
-		return map[string]string{"{{pk}}": "BIGSERIAL PRIMARY KEY", "{{time}}": "TIMESTAMPTZ"}
+		return map[string]string{"{{pk}}": "BIGSERIAL PRIMARY KEY", "{{time}}": "TIMESTAMPTZ",
+			"{{xact}}": "BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint)"}
 	}
-	return map[string]string{"{{pk}}": "INTEGER PRIMARY KEY AUTOINCREMENT", "{{time}}": "DATETIME"}
+	return map[string]string{"{{pk}}": "INTEGER PRIMARY KEY AUTOINCREMENT", "{{time}}": "DATETIME",
+		"{{xact}}": "BIGINT NOT NULL DEFAULT 0"}
 }

@@ -48,11 +48,33 @@ func (storedRequest) TableName() string { return "requests" }
 // 24 hours: then it returns that first response without running write again (replayed is true). A key reused
 // for a different request is a conflict. A nil key just runs write. Failed writes are not remembered, so they can
 // be retried.
+//
+// The same key sent to several replicas at once runs write once: on PostgreSQL the key's advisory lock makes the
+// others wait for the first to commit, and then they replay its answer (SQLite has one writer at a time anyway).
 func Replay(ctx context.Context, db *gorm.DB, key *ReplayKey, write func(tx *gorm.DB) (StoredResponse, error)) (response StoredResponse, replayed bool, err error) {
+	response, replayed, err = replayOnce(ctx, db, key, write)
+	if table, ok := violatedUnique(err); ok && table == "requests" {
+		// Remembered by another writer after this one looked (the lock makes that rare): its answer is the one.
+		response, replayed, err = replayOnce(ctx, db, key, write)
+	}
+	return response, replayed, err
+}
+
+// replayLockClass is the first key of the PostgreSQL advisory locks that serialise writes of one
+// Client-Request-Id ("rply" in ASCII); the second is a hash of the key.
+const replayLockClass = 0x72706c79
+
+func replayOnce(ctx context.Context, db *gorm.DB, key *ReplayKey, write func(tx *gorm.DB) (StoredResponse, error)) (response StoredResponse, replayed bool, err error) {
 	err = writeTransaction(ctx, db, func(tx *gorm.DB) error {
 		if key == nil {
 			response, err = write(tx)
 			return err
+		}
+		if tx.Dialector.Name() == "postgres" {
+			if err := tx.Exec(`SELECT pg_advisory_xact_lock(?, hashtext(?))`, replayLockClass,
+				key.Principal+"\n"+key.ClientRequestID).Error; err != nil {
+				return fmt.Errorf("lock Client-Request-Id: %w", err)
+			}
 		}
 		var seen []storedRequest
 		if err := tx.Where("principal = ? AND client_request_id = ?", key.Principal, key.ClientRequestID).Limit(1).Find(&seen).Error; err != nil {

@@ -61,17 +61,13 @@ func requireProject(tx *gorm.DB, field, projectID string) error {
 	return nil
 }
 
-// ensureProject creates the project when it does not exist yet, and reports whether it did.
+// ensureProject creates the project when it does not exist yet, and reports whether it did. Writers racing to
+// create one project (the first stacks of a new project, through several replicas) all succeed: the insert does
+// nothing when another transaction has made the project, and waits for one still making it.
 func ensureProject(tx *gorm.DB, projectID string, now time.Time) (bool, error) {
-	var count int64
-	if err := tx.Model(&Project{}).Where("id = ?", projectID).Count(&count).Error; err != nil {
-		return false, err
-	}
-	if count > 0 {
-		return false, nil
-	}
-	if err := tx.Create(&Project{ID: projectID, CreatedAt: now}).Error; err != nil {
-		return false, err
+	inserted := tx.Exec(`INSERT INTO projects (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, projectID, now)
+	if inserted.Error != nil || inserted.RowsAffected == 0 {
+		return false, inserted.Error
 	}
 	return true, recordChanges(tx, Change{ProjectID: projectID})
 }
@@ -117,7 +113,8 @@ func CreateStack(ctx context.Context, db *gorm.DB, projectID string, spec NewSta
 		stack.Description = spec.Description
 		stack.EnableDeletionProtection, stack.EnableAutoRollback = spec.EnableDeletionProtection, spec.EnableAutoRollback
 		if err := tx.Create(&stack).Error; err != nil {
-			return err
+			// Another replica created it since the check above.
+			return conflictOn(err, "stacks", KindStack, name)
 		}
 		if err := recordEvents(tx, stackEvents(nil, stack)); err != nil {
 			return err
@@ -433,8 +430,19 @@ func SaveProduct(ctx context.Context, db *gorm.DB, spec ProductSpec, create bool
 		if err != nil {
 			return err
 		}
-		_, err = applyProduct(tx, spec.Name, projectID, "stack_deps", spec.Layers, Now())
-		return err
+		outcome, err := applyProduct(tx, spec.Name, projectID, "stack_deps", spec.Layers, Now())
+		switch {
+		case err != nil:
+			// Another replica created the product since the count above, and has not committed yet.
+			return conflictOn(err, "products", KindProduct, spec.Name)
+		case create && outcome != productCreated:
+			// Another replica created it since the count above, and has committed.
+			return &ConflictError{Kind: KindProduct, Name: spec.Name}
+		case !create && outcome == productCreated:
+			// Another replica deleted it since the count above.
+			return &NotFoundError{Kind: KindProduct, Name: spec.Name}
+		}
+		return nil
 	})
 }
 
@@ -517,7 +525,9 @@ func applyProduct(tx *gorm.DB, name, projectID, layersField string, layers [][]s
 	// The change touches the product and every stack it held or holds: their pages show the product.
 	changes := []Change{{ProjectID: projectID, ProductName: name}}
 	var existing []Product
-	if err := tx.Where("name = ?", name).Limit(1).Find(&existing).Error; err != nil {
+	// Locked until the transaction ends (on PostgreSQL; SQLite has one writer anyway): two replicas replacing one
+	// product's layers at once take turns rather than both inserting the new rows.
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("name = ?", name).Limit(1).Find(&existing).Error; err != nil {
 		return productUnchanged, err
 	}
 	var product Product

@@ -63,9 +63,24 @@ func ProductURL(name string) string {
 	return "/api/products/" + url.PathEscape(name)
 }
 
-// EventsURL is the address of the live-update stream for a page's topics.
-func EventsURL(topics []string) string {
-	return "/events?topics=" + url.QueryEscape(strings.Join(topics, ","))
+// dataVersionKey is the context key of the data version a page is rendered from.
+type dataVersionKey struct{}
+
+// WithDataVersion returns a context telling the layout the data version read before the page's queries ran: the
+// page holds every change up to it, so its event stream replays whatever changed after it (the server decides it
+// once, per request).
+func WithDataVersion(ctx context.Context, version string) context.Context {
+	return context.WithValue(ctx, dataVersionKey{}, version)
+}
+
+// EventsURL is the address of the live-update stream for a page's topics, from the data version the page was
+// rendered at when the context has one.
+func EventsURL(ctx context.Context, topics []string) string {
+	u := "/events?topics=" + url.QueryEscape(strings.Join(topics, ","))
+	if version, ok := ctx.Value(dataVersionKey{}).(string); ok && version != "" {
+		u += "&since=" + url.QueryEscape(version)
+	}
+	return u
 }
 
 // withQuery returns path with the non-empty parameters given as name/value pairs.

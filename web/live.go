@@ -18,6 +18,7 @@ import (
 const (
 	mostTopics       = 32
 	mostTopicLength  = 200
+	mostSinceLength  = 40
 	heartbeatPeriod  = 15 * time.Second
 	watchInterval    = 250 * time.Millisecond
 	reconnectDelayMS = 1000
@@ -31,9 +32,10 @@ const (
 // hub fans change notices out to the event streams of open pages. One watcher feeds it; each stream holds a
 // subscription to its page's topics.
 type hub struct {
-	mu      sync.Mutex
-	subs    map[*subscription]struct{}
-	version int64
+	mu   sync.Mutex
+	subs map[*subscription]struct{}
+	// version names the data announced so far (models.ChangeSet.Version).
+	version string
 	// stale is set while the change watcher is down: streams stay open and say so.
 	stale bool
 	// done is closed when the server stops, ending every stream so that shutdown need not wait for them.
@@ -65,6 +67,16 @@ func (h *hub) subscribe(topics, visible []string) *subscription {
 	return s
 }
 
+// replay marks every topic of s as changed, for a stream that starts later than the data its page shows.
+func (h *hub) replay(s *subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for t := range s.topics {
+		s.pending[t] = true
+	}
+	s.notify()
+}
+
 func (h *hub) unsubscribe(s *subscription) {
 	h.mu.Lock()
 	delete(h.subs, s)
@@ -79,7 +91,10 @@ func (h *hub) publish(set models.ChangeSet) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.version = max(h.version, set.Version)
+	h.version = set.Version
+	if set.Empty() {
+		return
+	}
 	for s := range h.subs {
 		if !set.Everything && s.visible != nil && !slices.ContainsFunc(set.Projects, func(p string) bool { return slices.Contains(s.visible, p) }) {
 			continue
@@ -119,7 +134,7 @@ func (h *hub) setStale(stale bool) {
 
 // take returns the topics that changed for s since the last take, the data version, and whether the watcher is
 // down.
-func (h *hub) take(s *subscription) ([]string, int64, bool) {
+func (h *hub) take(s *subscription) ([]string, string, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	topics := make([]string, 0, len(s.pending))
@@ -130,7 +145,7 @@ func (h *hub) take(s *subscription) ([]string, int64, bool) {
 	return topics, h.version, h.stale
 }
 
-func (h *hub) current() (int64, bool) {
+func (h *hub) current() (string, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.version, h.stale
@@ -214,11 +229,13 @@ func (s *Server) Run(ctx context.Context) error {
 
 // watchChanges runs one watcher until it fails or ctx ends.
 func (s *Server) watchChanges(ctx context.Context) error {
-	version, err := models.CurrentVersion(ctx, s.db)
+	// The version is read before the cache is trusted again (markUp): whatever commits after it, the watcher
+	// announces.
+	watcher, err := models.NewWatcher(ctx, s.db, s.log, watchInterval)
 	if err != nil {
 		return err
 	}
-	watcher := models.NewWatcher(s.db, s.log, watchInterval)
+	version := watcher.Version()
 	markUp := func() {
 		if s.watch.up() {
 			// Whatever changed while the watcher was down went unseen: nothing cached before now is trusted,
@@ -231,20 +248,28 @@ func (s *Server) watchChanges(ctx context.Context) error {
 	s.hub.publish(models.ChangeSet{Version: version})
 	markUp()
 	return watcher.Run(ctx, func(set models.ChangeSet) {
-		s.log.Debug("data changed", "version", set.Version, "topics", len(set.Topics()))
-		s.cache.bump()
+		if !set.Empty() {
+			s.log.Debug("data changed", "version", set.Version, "topics", len(set.Topics()))
+			s.cache.bump()
+		}
 		s.hub.publish(set)
 	})
 }
 
 // events answers GET /events?topics=a,b with a Server-Sent Events stream: "hello" with the data version on
 // connect, then one event named after each topic that changes, "changed" after each batch, and "ping" every
-// 15 s so proxies and the page know the stream is alive.
+// 15 s so proxies and the page know the stream is alive. With since=V (the version the page was rendered at, which
+// may be another replica's) a stream whose version is not V starts with every topic's event, so that a change
+// between the render and the subscription is not missed.
 //
 // A reader whose token sees only some projects may subscribe only to their topics, and hears only of their
 // changes.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	topics, err := parseTopics(r.URL.Query().Get("topics"))
+	if err != nil {
+		return err
+	}
+	since, err := parseSince(r.URL.Query().Get("since"))
 	if err != nil {
 		return err
 	}
@@ -277,7 +302,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		return controller.Flush() == nil
 	}
 	version, stale := s.hub.current()
-	hello := "retry: " + strconv.Itoa(reconnectDelayMS) + "\nevent: hello\ndata: " + strconv.FormatInt(version, 10) + "\n\n"
+	if since != "" && since != version {
+		// Something changed between the page's render and now: its topics are told at once.
+		s.hub.replay(sub)
+	}
+	hello := "retry: " + strconv.Itoa(reconnectDelayMS) + "\nevent: hello\ndata: " + version + "\n\n"
 	if stale {
 		hello += staleEvent
 	}
@@ -307,7 +336,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 					b.WriteString(staleEvent)
 				}
 			}
-			data := strconv.FormatInt(version, 10)
+			data := version
 			for _, t := range changed {
 				b.WriteString("event: " + t + "\ndata: " + data + "\n\n")
 			}
@@ -326,6 +355,15 @@ const (
 	staleEvent = "event: stale\ndata: the server cannot see changes right now\n\n"
 	liveEvent  = "event: live\ndata: \n\n"
 )
+
+// parseSince reads the optional data version a page was rendered at (since=): digits, then perhaps a dot and
+// more letters and digits.
+func parseSince(value string) (string, error) {
+	if len(value) > mostSinceLength || strings.Trim(value, "abcdefghijklmnopqrstuvwxyz0123456789.") != "" {
+		return "", &handlers.Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("since: %q is not a data version", value)}
+	}
+	return value, nil
+}
 
 // parseTopics reads a comma-separated topic list: names of letters, digits, '_', '-' and '.'.
 func parseTopics(list string) ([]string, error) {

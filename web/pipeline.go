@@ -8,6 +8,7 @@ import (
 
 	"stackboard/handlers"
 	"stackboard/models"
+	"stackboard/views"
 )
 
 // route is what a route declares about its requests; routes.go gives one to every URL and method.
@@ -77,6 +78,12 @@ func (s *Server) pipeline(rt route, fn handlerFunc) http.Handler {
 		if err := s.authorize(r, rt, req); err != nil {
 			s.renderError(w, r, err)
 			return
+		}
+		if req.Format == handlers.FormatPage {
+			// Read before the handler's queries: the page holds every change up to this version, and its event
+			// stream replays what changed after it, between the render and the subscription.
+			version, _ := s.hub.current()
+			r = r.WithContext(views.WithDataVersion(r.Context(), version))
 		}
 		next.ServeHTTP(w, r)
 	})
