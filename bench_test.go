@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"stackboard/models"
+	"stackboard/models/testdb"
 	"stackboard/web"
 )
 
@@ -140,14 +141,14 @@ func removeFixtures() {
 
 // openBenchServer serves a fixture in this process; cacheBytes < 0 turns the response cache off so that every
 // request renders. The returned counter counts SQL statements.
-func openBenchServer(tb testing.TB, f benchFixture, cacheBytes int64) (*web.Server, *models.StatementCounter, *gorm.DB) {
+func openBenchServer(tb testing.TB, f benchFixture, cacheBytes int64) (*web.Server, *testdb.StatementCounter, *gorm.DB) {
 	tb.Helper()
 	db, err := models.Open(context.Background(), f.path)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { models.Close(db) })
-	counted, counter := models.CountStatements(db)
+	counted, counter := testdb.CountStatements(db)
 	server := web.NewServer(counted, slog.New(slog.DiscardHandler), web.Options{CacheBytes: cacheBytes})
 	return server, counter, db
 }

@@ -77,8 +77,8 @@ func (f ProductFilter) Validate() error {
 			return err
 		}
 	}
-	if len(f.Query) > 200 {
-		return &FieldError{"q", ReasonTooLong, "is longer than 200 characters"}
+	if err := ValidateText("q", f.Query, MaxQueryLength); err != nil {
+		return err
 	}
 	return nil
 }
@@ -291,8 +291,8 @@ func (f StackFilter) Validate() error {
 		return &FieldError{"status", ReasonInvalid, fmt.Sprintf("%q is neither a lifecycle status (%s) nor a run status (%s)",
 			clip(f.Status), strings.Join(LifecycleStatuses(), ", "), strings.Join(RunStatuses(), ", "))}
 	}
-	if len(f.Query) > 200 {
-		return &FieldError{"q", ReasonTooLong, "is longer than 200 characters"}
+	if err := ValidateText("q", f.Query, MaxQueryLength); err != nil {
+		return err
 	}
 	if _, err := f.position(); err != nil {
 		return err

@@ -317,8 +317,8 @@ func parseEventFilter(filter string) ([][]filterCondition, error) {
 	if filter == "" {
 		return nil, nil
 	}
-	if len(filter) > MaxEventFilterLength {
-		return nil, &FieldError{"filter", ReasonTooLong, fmt.Sprintf("is %d characters long; at most %d are allowed", len(filter), MaxEventFilterLength)}
+	if err := CheckLength("filter", "", len(filter), 0, MaxEventFilterLength); err != nil {
+		return nil, err
 	}
 	var groups [][]filterCondition
 	for _, group := range strings.Split(filter, "|") {

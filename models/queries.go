@@ -10,12 +10,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// ListProducts returns every product in creation order, with its layers, stacks and services, in three SQL
-// statements whatever the number of products.
-func ListProducts(ctx context.Context, db *gorm.DB) ([]ProductStatus, error) {
-	return FindProducts(ctx, db, ProductFilter{})
-}
-
 // FindProducts returns the products that match filter, in creation order, with their layers, stacks and
 // services, in three SQL statements whatever the number of products.
 func FindProducts(ctx context.Context, db *gorm.DB, filter ProductFilter) ([]ProductStatus, error) {
@@ -183,12 +177,6 @@ func scanRows(query *gorm.DB, scan func(*sql.Rows) error) error {
 		}
 	}
 	return rows.Err()
-}
-
-// ListStacks returns the stacks of a project, newest first (the later created first among equal times), in
-// one SQL statement. An unknown project has no stacks.
-func ListStacks(ctx context.Context, db *gorm.DB, projectID string) (StackList, error) {
-	return FindStacks(ctx, db, projectID, StackFilter{})
 }
 
 func newStackSummary(s Stack) StackSummary {

@@ -394,7 +394,7 @@ func TestListStatementCountsDoNotGrowWithTheData(t *testing.T) {
 		t.Run(fmt.Sprintf("%d products", n), func(t *testing.T) {
 			db := openTestDB(t)
 			mustImport(t, db, manifest(n))
-			counted, counter := CountStatements(db)
+			counted, counter := testdb.CountStatements(db)
 			products, err := ListProducts(context.Background(), counted)
 			if err != nil || len(products) != n {
 				t.Fatalf("ListProducts: %d products, %v", len(products), err)

@@ -93,15 +93,3 @@ func ParseRetention(text string) (time.Duration, error) {
 	}
 	return d, nil
 }
-
-// OldestEventTime returns the time of the oldest event kept, zero when there is none.
-func OldestEventTime(ctx context.Context, db *gorm.DB) (time.Time, error) {
-	var oldest []StackEvent
-	if err := db.WithContext(ctx).Order("pk").Limit(1).Find(&oldest).Error; err != nil {
-		return time.Time{}, fmt.Errorf("oldest event: %w", err)
-	}
-	if len(oldest) == 0 {
-		return time.Time{}, nil
-	}
-	return oldest[0].EventTime, nil
-}

@@ -131,3 +131,13 @@ func serviceNames(t testing.TB, db *gorm.DB, stack Stack) []string {
 	}
 	return names
 }
+
+// ListProducts returns every product in creation order, with its layers, stacks and services.
+func ListProducts(ctx context.Context, db *gorm.DB) ([]ProductStatus, error) {
+	return FindProducts(ctx, db, ProductFilter{})
+}
+
+// ListStacks returns every stack of a project, newest first.
+func ListStacks(ctx context.Context, db *gorm.DB, projectID string) (StackList, error) {
+	return FindStacks(ctx, db, projectID, StackFilter{})
+}

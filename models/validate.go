@@ -28,6 +28,11 @@ const (
 	MaxMetadataBytes     = 64 << 10
 	MaxMetadataDepth     = 16
 	MaxEventFilterLength = 512
+	// MaxQueryLength is the length of a list page's search text (q).
+	MaxQueryLength = 200
+	// MinClientRequestIDLength and MaxClientRequestIDLength bound RFS's Client-Request-Id header.
+	MinClientRequestIDLength = 36
+	MaxClientRequestIDLength = 128
 	// MaxManifestBytes is the size of one manifest file.
 	MaxManifestBytes = 64 << 20
 )
@@ -80,16 +85,36 @@ const (
 	KindClientRequestID = "Client-Request-Id"
 )
 
+// CheckLength is the one check of a value's length against its limits: n is the length as the limit counts it
+// (characters, or bytes for host names), least the shortest allowed (0: no lower limit), most the longest.
+// subject, when not empty, starts the problem (a quoted value, or "header").
+func CheckLength(field, subject string, n, least, most int) error {
+	if subject != "" {
+		subject += " "
+	}
+	switch {
+	case n > most:
+		return &FieldError{field, ReasonTooLong, fmt.Sprintf("%sis %d characters long; at most %d are allowed", subject, n, most)}
+	case n < least:
+		return &FieldError{field, ReasonTooShort, fmt.Sprintf("%sis %d characters long; at least %d are needed", subject, n, least)}
+	}
+	return nil
+}
+
+// quoted is a value as a length problem shows it: quoted and clipped.
+func quoted(s string) string {
+	return fmt.Sprintf("%q", clip(s))
+}
+
 // ValidateProjectID checks a project id: 3 to 64 letters, digits, '_' and '-'.
 func ValidateProjectID(field, id string) error {
-	n := utf8.RuneCountInString(id)
-	switch {
-	case id == "":
+	if id == "" {
 		return &FieldError{field, ReasonMissing, "is required"}
-	case n > MaxProjectIDLength:
-		return &FieldError{field, ReasonTooLong, fmt.Sprintf("%q is %d characters long; at most %d are allowed", clip(id), n, MaxProjectIDLength)}
-	case n < MinProjectIDLength:
-		return &FieldError{field, ReasonTooShort, fmt.Sprintf("%q is %d characters long; at least %d are needed", id, n, MinProjectIDLength)}
+	}
+	if err := CheckLength(field, quoted(id), utf8.RuneCountInString(id), MinProjectIDLength, MaxProjectIDLength); err != nil {
+		return err
+	}
+	switch {
 	case !allNameCharacters(id):
 		return &FieldError{field, ReasonInvalid, fmt.Sprintf("%q may contain only letters, digits, '_' and '-'", clip(id))}
 	}
@@ -99,11 +124,13 @@ func ValidateProjectID(field, id string) error {
 // ValidateName checks a stack, product or service name: 1 to 128 characters, a letter first, then letters,
 // digits, '_' and '-'.
 func ValidateName(field, name string) error {
-	switch {
-	case name == "":
+	if name == "" {
 		return &FieldError{field, ReasonMissing, "is required"}
-	case utf8.RuneCountInString(name) > MaxNameLength:
-		return &FieldError{field, ReasonTooLong, fmt.Sprintf("%q is %d characters long; at most %d are allowed", clip(name), utf8.RuneCountInString(name), MaxNameLength)}
+	}
+	if err := CheckLength(field, quoted(name), utf8.RuneCountInString(name), 1, MaxNameLength); err != nil {
+		return err
+	}
+	switch {
 	case !isASCIILetter(name[0]) || !allNameCharacters(name):
 		return &FieldError{field, ReasonInvalid, fmt.Sprintf("%q must start with a letter and contain only letters, digits, '_' and '-'", clip(name))}
 	}
@@ -124,10 +151,7 @@ func ValidateText(field, text string, most int) error {
 	if strings.IndexByte(text, 0) >= 0 {
 		return &FieldError{field, ReasonInvalid, "contains a NUL character"}
 	}
-	if n := utf8.RuneCountInString(text); n > most {
-		return &FieldError{field, ReasonTooLong, fmt.Sprintf("is %d characters long; at most %d are allowed", n, most)}
-	}
-	return nil
+	return CheckLength(field, "", utf8.RuneCountInString(text), 0, most)
 }
 
 // ValidateDomains checks a service's domains: at most MaxDomainsPerService, each a host name.
@@ -146,11 +170,13 @@ func ValidateDomains(field string, domains []string) error {
 // ValidateDomain checks a service's domain: a non-empty host name of at most 253 characters without spaces,
 // slashes or control characters.
 func ValidateDomain(field, domain string) error {
-	switch {
-	case domain == "":
+	if domain == "" {
 		return &FieldError{field, ReasonMissing, "is empty"}
-	case len(domain) > MaxDomainLength:
-		return &FieldError{field, ReasonTooLong, fmt.Sprintf("is %d characters long; at most %d are allowed", len(domain), MaxDomainLength)}
+	}
+	if err := CheckLength(field, "", len(domain), 1, MaxDomainLength); err != nil {
+		return err
+	}
+	switch {
 	case !utf8.ValidString(domain) || strings.ContainsFunc(domain, isSpaceOrControl) || strings.ContainsAny(domain, "/\\"):
 		return &FieldError{field, ReasonInvalid, fmt.Sprintf("%q is not a host name", clip(domain))}
 	}

@@ -327,3 +327,32 @@ func TestNotFoundErrorMessage(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
+
+// The search text of both lists is checked by the one text rule: its length, and no NUL (which PostgreSQL
+// cannot take as a parameter).
+func TestListSearchTextLimits(t *testing.T) {
+	tests := []struct {
+		name    string
+		query   string
+		reason  Reason
+		problem string
+	}{
+		{"the longest", strings.Repeat("q", MaxQueryLength), 0, ""},
+		{"one too long", strings.Repeat("q", MaxQueryLength+1), ReasonTooLong, "is 201 characters long; at most 200 are allowed"},
+		{"200 non-ASCII letters", strings.Repeat("é", MaxQueryLength), 0, ""},
+		{"a NUL", "a\x00b", ReasonInvalid, "contains a NUL character"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, err := range []error{ProductFilter{Query: tt.query}.Validate(), StackFilter{Query: tt.query}.Validate()} {
+				if tt.problem == "" {
+					if err != nil {
+						t.Fatalf("refused: %v", err)
+					}
+					continue
+				}
+				assertFieldError(t, err, "q", tt.reason, tt.problem)
+			}
+		})
+	}
+}

@@ -36,7 +36,7 @@ type pendingWrite struct {
 	ctx context.Context
 	fn  func(tx *gorm.DB) error
 	// logger is the asking handle's: its statements are traced where the handle's other statements are (a
-	// StatementCounter sees the write it asked for), not by the committer's own handle.
+	// testdb.StatementCounter sees the write it asked for), not by the committer's own handle.
 	logger logger.Interface
 	err    error
 	done   chan struct{}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"stackboard/models"
+	"stackboard/models/testdb"
 )
 
 // cacheTargets are reads the cache serves, each with the headers that pick one of its formats.
@@ -37,7 +38,7 @@ var cacheTargets = []struct {
 // that browsers revalidate.
 func TestRepeatedReadsRunNoSQL(t *testing.T) {
 	db := openTestDB(t, "spec/list-products.yaml")
-	counted, counter := models.CountStatements(db)
+	counted, counter := testdb.CountStatements(db)
 	server := newTestServer(counted)
 	for _, tc := range cacheTargets {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,7 +242,7 @@ func TestGzipAndHead(t *testing.T) {
 // Failures are not cached: a missing stack stays missing only until it is created.
 func TestFailuresAreNotCached(t *testing.T) {
 	db := openTestDB(t, "spec/list-products.yaml")
-	counted, counter := models.CountStatements(db)
+	counted, counter := testdb.CountStatements(db)
 	server := newTestServer(counted)
 	for range 2 {
 		counter.Reset()
@@ -391,7 +392,7 @@ func TestRendersQueueBehindTheRunningOne(t *testing.T) {
 // The product list is encoded one product at a time to spare memory; the bytes are exactly encoding/json's.
 func TestProductListEncodesAsOneValue(t *testing.T) {
 	db := openTestDB(t, "spec/list-products.yaml")
-	products, err := models.ListProducts(context.Background(), db)
+	products, err := models.FindProducts(context.Background(), db, models.ProductFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,12 +15,6 @@ import (
 	"stackboard/models"
 )
 
-// Limits of Client-Request-Id.
-const (
-	minClientRequestID = 36
-	maxClientRequestID = 128
-)
-
 // statusRecorder remembers the status a handler wrote, for the access log and for panic recovery.
 type statusRecorder struct {
 	http.ResponseWriter
@@ -114,7 +108,7 @@ func newRequestID() string {
 
 // usableRequestID reports whether a client's request id can be echoed: within the length limits, printable ASCII.
 func usableRequestID(id string) bool {
-	if len(id) < minClientRequestID || len(id) > maxClientRequestID {
+	if models.CheckLength("", "", len(id), models.MinClientRequestIDLength, models.MaxClientRequestIDLength) != nil {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
@@ -132,10 +126,8 @@ func checkClientRequestID(id string) error {
 	switch {
 	case id == "":
 		return &models.FieldError{Field: field, Reason: models.ReasonMissing, Problem: "header is required (a UUID is recommended)"}
-	case len(id) > maxClientRequestID:
-		return &models.FieldError{Field: field, Reason: models.ReasonTooLong, Problem: fmt.Sprintf("header is %d characters long; at most %d are allowed", len(id), maxClientRequestID)}
-	case len(id) < minClientRequestID:
-		return &models.FieldError{Field: field, Reason: models.ReasonTooShort, Problem: fmt.Sprintf("header is %d characters long; at least %d are needed", len(id), minClientRequestID)}
+	case len(id) > models.MaxClientRequestIDLength || len(id) < models.MinClientRequestIDLength:
+		return models.CheckLength(field, "header", len(id), models.MinClientRequestIDLength, models.MaxClientRequestIDLength)
 	case !usableRequestID(id):
 		return &models.FieldError{Field: field, Reason: models.ReasonInvalid, Problem: "header may contain only printable ASCII characters"}
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"stackboard/models"
+	"stackboard/models/testdb"
 )
 
 // fleetManifest describes n products in one project, each of two layers of two stacks with two services, and
@@ -49,7 +49,7 @@ func TestStatementsPerRequestDoNotGrowWithData(t *testing.T) {
 	for _, size := range []int{1, 200} {
 		db := openTestDB(t)
 		importYAML(t, db, fleetManifest(size))
-		counted, counter := models.CountStatements(db)
+		counted, counter := testdb.CountStatements(db)
 		server := newTestServer(counted)
 		for _, target := range targets {
 			for _, headers := range formats {
@@ -80,7 +80,7 @@ func TestStatementsPerRequestDoNotGrowWithData(t *testing.T) {
 func TestStatementCounterCountsAProductReplace(t *testing.T) {
 	db := openTestDB(t)
 	importYAML(t, db, fleetManifest(1))
-	counted, counter := models.CountStatements(db)
+	counted, counter := testdb.CountStatements(db)
 	server := newTestServer(counted)
 	counter.Reset()
 	rec := call(t, server, http.MethodPut, "/api/products/product-0",

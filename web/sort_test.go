@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"stackboard/models"
+	"stackboard/models/testdb"
 )
 
 // triageManifest is a small fleet whose creation order is healthy first, so that a broken-first list differs from
@@ -320,7 +321,7 @@ func checkFixedStatements(t *testing.T, most int64, targets ...string) {
 	for _, size := range []int{1, 200} {
 		db := openTestDB(t)
 		importYAML(t, db, fleetManifest(size))
-		counted, counter := models.CountStatements(db)
+		counted, counter := testdb.CountStatements(db)
 		server := newTestServer(counted)
 		for _, target := range targets {
 			for _, headers := range [][]string{asJSON, asPage, asPartial} {

@@ -486,7 +486,7 @@ func TestGeneratedEventsAreConsistent(t *testing.T) {
 func TestGeneratedDatabaseAnswersQueries(t *testing.T) {
 	ctx := context.Background()
 	db, fleet := generatedTestDB(t)
-	products, err := models.ListProducts(ctx, db)
+	products, err := models.FindProducts(ctx, db, models.ProductFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,7 +507,7 @@ func TestGeneratedDatabaseAnswersQueries(t *testing.T) {
 	}
 	total := 0
 	for _, p := range fleet.Projects {
-		list, err := models.ListStacks(ctx, db, p.ID)
+		list, err := models.FindStacks(ctx, db, p.ID, models.StackFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
