@@ -27,9 +27,11 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s); make test runs o
 		go test -run '^$$' -fuzz "^$${target#*:}$$" -fuzztime $(FUZZTIME) ./$${target%%:*}/ || exit 1; \
 	done
 
-bench: ## Go benchmarks at sizes S, M, L and load runs (wrk) against a real server, and SQLite beside PostgreSQL when STACKBOARD_TEST_POSTGRES is set: Markdown tables on stdout
+bench: ## fragments against whole renders at L, Go benchmarks at sizes S, M, L, load runs (wrk) against a real server, and SQLite beside PostgreSQL when STACKBOARD_TEST_POSTGRES is set: Markdown tables on stdout
 	@command -v wrk >/dev/null || { echo "make bench needs wrk for its load runs: apt-get install -y wrk"; exit 1; }
 	@mkdir -p bin && go test -c -o bin/stackboard.test .
+	@if [ -z "$$STACKBOARD_BENCH_ONLY" ]; then echo "fragments against whole renders at S, M and L"; \
+		STACKBOARD_BENCH=1 go test -count=1 -run '^TestProductListFromFragmentsIsAWholeRender$$' -timeout 30m ./web/ || exit 1; fi
 	STACKBOARD_BENCH=1 ./bin/stackboard.test -test.run '^(TestGeneratedFleetsStayWithinFiveStatements|TestBenchReport|TestBenchEngines)$$' -test.timeout 60m
 
 generate: ## regenerate the templ views

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"stackboard/models/testdb"
+	"stackboard/web"
 )
 
 // engineRequests are the reads whose warm and cold times the engine table compares.
@@ -82,7 +83,8 @@ func TestBenchEngines(t *testing.T) {
 		progress("engines: %s replica-to-replica delay p50 %s, max %s", e.name, ms(delays[len(delays)/2]), ms(delays[len(delays)-1]))
 		b.stop(t)
 
-		reports, readers := mixedLoad(t, a.base, f)
+		reports, reads := mixedLoad(t, a.base, f, mixedTargets(f.loadTargets()), 0)
+		readers := allReads(reads)
 		add(i, fmt.Sprintf("M status reports (%d writers) with %d readers: writes/s, p99; errors", mixedWriters, mixedReaders),
 			fmt.Sprintf("%.0f/s, p99 %s; %d errors (readers %.0f req/s, p99 %s)", reports.perSecond, ms(reports.p99),
 				reports.errors+readers.errors, readers.perSecond, ms(readers.p99)))
@@ -119,7 +121,7 @@ func replicaDelays(t *testing.T, a, b string, f benchFixture) []time.Duration {
 	var stack struct {
 		StackID string `json:"stack_id"`
 	}
-	if err := json.Unmarshal(fetch(t, a+"/v1/"+f.project+"/stacks/"+f.stack+"/metadata", benchFormats[0].header), &stack); err != nil || stack.StackID == "" {
+	if err := json.Unmarshal(fetch(t, a+"/v1/"+f.project+"/stacks/"+f.stack+"/metadata", benchFormats[0].header).Body, &stack); err != nil || stack.StackID == "" {
 		t.Fatalf("the stack's metadata: %v", err)
 	}
 	topic := "stack-" + stack.StackID
@@ -179,7 +181,7 @@ func replicaDelays(t *testing.T, a, b string, f benchFixture) []time.Duration {
 // time and the SQL statements per request: what is not CPU here is spent waiting for the database.
 func coldSplit(t *testing.T, f benchFixture, req benchRequest) (wall, cpu time.Duration, statements float64) {
 	t.Helper()
-	server, counter, _ := openBenchServer(t, f, -1)
+	server, counter, _ := openBenchServer(t, f, web.Options{CacheBytes: -1})
 	serveOnce(t, server, req)
 	counter.Reset()
 	before := processCPU(t)

@@ -17,15 +17,22 @@ import (
 
 // afterWriteCase is a read measured right after one status report, rendered whole or assembled from fragments.
 type afterWriteCase struct {
-	label string
-	gzip  bool
+	id, label string
+	// path is the URL on a fixture; header picks the format and encoding.
+	path   func(f benchFixture) string
+	header http.Header
 }
 
-var afterWriteCases = []afterWriteCase{{"`/api/products` json", false}, {"`/api/products` json, gzip", true}}
+var afterWriteCases = []afterWriteCase{
+	{"products/json", "`/api/products` json", func(benchFixture) string { return "/api/products" }, http.Header{}},
+	{"products/gzip", "`/api/products` json, gzip", func(benchFixture) string { return "/api/products" }, http.Header{"Accept-Encoding": {"gzip"}}},
+	{"overview/page", "overview page", func(benchFixture) string { return "/api/products" }, benchFormats[1].header},
+	{"stacks/json", "`/v1/{p}/stacks` json", func(f benchFixture) string { return "/v1/" + f.project + "/stacks" }, benchFormats[0].header},
+}
 
-// benchmarkReadAfterWrite measures GET /api/products right after a status report to one stack of a product, with
-// the response cache on (as `serve` runs): the report itself is not timed. whole renders the list afresh, as
-// before fragments.
+// benchmarkReadAfterWrite measures a read right after a status report to one stack of a product, with the
+// response cache on (as `serve` runs): the report itself is not timed. whole renders the list afresh, as before
+// fragments.
 func benchmarkReadAfterWrite(f benchFixture, c afterWriteCase, whole bool) func(b *testing.B) {
 	return func(b *testing.B) {
 		// The reports write: they get a copy, so that other benchmarks see the generated data.
@@ -37,15 +44,16 @@ func benchmarkReadAfterWrite(f benchFixture, c afterWriteCase, whole bool) func(
 		}
 		b.Cleanup(func() { models.Close(db) })
 		server := web.NewServer(db, slog.New(slog.DiscardHandler), web.Options{WholeRenders: whole})
+		target := c.path(f)
 		read := func() int {
-			r := httptest.NewRequest(http.MethodGet, "/api/products", nil)
-			if c.gzip {
-				r.Header.Set("Accept-Encoding", "gzip")
+			r := httptest.NewRequest(http.MethodGet, target, nil)
+			for name, values := range c.header {
+				r.Header[name] = values
 			}
 			w := httptest.NewRecorder()
 			server.ServeHTTP(w, r)
 			if w.Code != http.StatusOK {
-				b.Fatalf("GET /api/products: %d %.300s", w.Code, w.Body)
+				b.Fatalf("GET %s: %d %.300s", target, w.Code, w.Body)
 			}
 			return w.Body.Len()
 		}
@@ -80,8 +88,8 @@ func benchmarkReadAfterWrite(f benchFixture, c afterWriteCase, whole bool) func(
 	}
 }
 
-// BenchmarkReadAfterWrite reads the product list right after one status report at M and L, rendered whole and
-// assembled from fragments.
+// BenchmarkReadAfterWrite reads the product list, the overview and a stack list right after one status report at
+// M and L, rendered whole and assembled from fragments.
 func BenchmarkReadAfterWrite(b *testing.B) {
 	for _, size := range []string{"M", "L"} {
 		f := fixture(b, size)
@@ -91,18 +99,14 @@ func BenchmarkReadAfterWrite(b *testing.B) {
 				if whole {
 					name = "whole"
 				}
-				id := "json"
-				if c.gzip {
-					id = "gzip"
-				}
-				b.Run(size+"/products/"+id+"/"+name, benchmarkReadAfterWrite(f, c, whole))
+				b.Run(size+"/"+c.id+"/"+name, benchmarkReadAfterWrite(f, c, whole))
 			}
 		}
 	}
 }
 
 // readAfterWriteHeader heads the report's table of reads right after one write, whole against fragments.
-var readAfterWriteHeader = []string{"size", "read right after one status report (in process, cache on)", "whole render", "from fragments", "whole ÷ fragments", "bytes"}
+var readAfterWriteHeader = []string{"size", "read right after one status report (in process, cache on)", "whole render", "from fragments", "whole ÷ fragments", "allocs whole / fragments", "bytes", "command"}
 
 // readAfterWriteRows measures every case at one size.
 func readAfterWriteRows(f benchFixture) [][]string {
@@ -112,7 +116,9 @@ func readAfterWriteRows(f benchFixture) [][]string {
 		parts := testing.Benchmark(benchmarkReadAfterWrite(f, c, false))
 		rows = append(rows, []string{f.size, c.label, duration(whole.NsPerOp()), duration(parts.NsPerOp()),
 			strconv.FormatFloat(float64(whole.NsPerOp())/float64(parts.NsPerOp()), 'f', 1, 64) + "×",
-			strconv.FormatFloat(parts.Extra["bytes"], 'f', 0, 64)})
+			strconv.FormatInt(whole.AllocsPerOp(), 10) + " / " + strconv.FormatInt(parts.AllocsPerOp(), 10),
+			strconv.FormatFloat(parts.Extra["bytes"], 'f', 0, 64),
+			"`go test -run '^$' -bench '^BenchmarkReadAfterWrite/" + f.size + "/" + c.id + "/' .`"})
 		progress("%s %s after one write: whole %s, fragments %s", f.size, c.label, duration(whole.NsPerOp()), duration(parts.NsPerOp()))
 	}
 	return rows

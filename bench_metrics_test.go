@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
+
+	"stackboard/web"
 )
 
 // BenchmarkMetricsScrape measures a Prometheus scrape of /metrics at every size: "steady" while the data stays
@@ -21,7 +24,7 @@ func BenchmarkMetricsScrape(b *testing.B) {
 				name = size + "/changed"
 			}
 			b.Run(name, func(b *testing.B) {
-				server, _, _ := openBenchServer(b, f, 0)
+				server, _, _ := openBenchServer(b, f, web.Options{})
 				service := "/v1/" + f.project + "/stacks/" + f.stack + "/services/bench"
 				statuses := []string{"RUNNING", "FAULT"}
 				scrape := func() {
@@ -29,6 +32,10 @@ func BenchmarkMetricsScrape(b *testing.B) {
 					server.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 					if w.Code != http.StatusOK {
 						b.Fatalf("GET /metrics: %d %.300s", w.Code, w.Body)
+					}
+					// A scrape without the fleet would measure nothing of what the target is about.
+					if !bytes.Contains(w.Body.Bytes(), []byte(`stackboard_product_stable{product="`+f.product+`"}`)) {
+						b.Fatalf("GET /metrics lacks the fleet metrics of product %s", f.product)
 					}
 				}
 				scrape()

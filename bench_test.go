@@ -139,9 +139,10 @@ func removeFixtures() {
 	}
 }
 
-// openBenchServer serves a fixture in this process; cacheBytes < 0 turns the response cache off so that every
-// request renders. The returned counter counts SQL statements.
-func openBenchServer(tb testing.TB, f benchFixture, cacheBytes int64) (*web.Server, *testdb.StatementCounter, *gorm.DB) {
+// openBenchServer serves a fixture in this process; opts.CacheBytes < 0 turns the response cache off so that every
+// request renders, and opts.WholeRenders renders the lists whole instead of from kept fragments. The returned
+// counter counts SQL statements.
+func openBenchServer(tb testing.TB, f benchFixture, opts web.Options) (*web.Server, *testdb.StatementCounter, *gorm.DB) {
 	tb.Helper()
 	db, err := models.Open(context.Background(), f.path)
 	if err != nil {
@@ -149,7 +150,7 @@ func openBenchServer(tb testing.TB, f benchFixture, cacheBytes int64) (*web.Serv
 	}
 	tb.Cleanup(func() { models.Close(db) })
 	counted, counter := testdb.CountStatements(db)
-	server := web.NewServer(counted, slog.New(slog.DiscardHandler), web.Options{CacheBytes: cacheBytes})
+	server := web.NewServer(counted, slog.New(slog.DiscardHandler), opts)
 	return server, counter, db
 }
 
@@ -167,11 +168,12 @@ func serveOnce(tb testing.TB, h http.Handler, req benchRequest) int {
 	return w.Body.Len()
 }
 
-// benchmarkRender measures one request rendered from the database each time (the cache off): the cost of a
-// first read after a change. It reports SQL statements and response bytes per request.
+// benchmarkRender measures one request rendered from the database each time (the cache off, the lists rendered
+// whole rather than from fragments): the cost of a first read. It reports SQL statements and response bytes per
+// request.
 func benchmarkRender(f benchFixture, req benchRequest) func(b *testing.B) {
 	return func(b *testing.B) {
-		server, counter, _ := openBenchServer(b, f, -1)
+		server, counter, _ := openBenchServer(b, f, web.Options{CacheBytes: -1, WholeRenders: true})
 		serveOnce(b, server, req) // warm SQLite's page cache and prepared statements
 		counter.Reset()
 		size := 0
@@ -189,7 +191,7 @@ func benchmarkRender(f benchFixture, req benchRequest) func(b *testing.B) {
 // benchmarkCached measures the same request answered from the response cache.
 func benchmarkCached(f benchFixture, req benchRequest) func(b *testing.B) {
 	return func(b *testing.B) {
-		server, counter, _ := openBenchServer(b, f, 0)
+		server, counter, _ := openBenchServer(b, f, web.Options{})
 		serveOnce(b, server, req)
 		counter.Reset()
 		b.ReportAllocs()
@@ -230,12 +232,14 @@ func TestGeneratedFleetsStayWithinFiveStatements(t *testing.T) {
 	}
 	for _, size := range sizes {
 		f := fixture(t, size)
-		server, counter, _ := openBenchServer(t, f, -1)
-		for _, req := range f.requests() {
-			counter.Reset()
-			serveOnce(t, server, req)
-			if n := counter.Count(); n < 1 || n > 5 {
-				t.Errorf("%s %s (%s): %d SQL statements, want 1 to 5", size, req.name, req.format, n)
+		for _, whole := range []bool{false, true} {
+			server, counter, _ := openBenchServer(t, f, web.Options{CacheBytes: -1, WholeRenders: whole})
+			for _, req := range f.requests() {
+				counter.Reset()
+				serveOnce(t, server, req)
+				if n := counter.Count(); n < 1 || n > 5 {
+					t.Errorf("%s %s (%s, whole renders %v): %d SQL statements, want 1 to 5", size, req.name, req.format, whole, n)
+				}
 			}
 		}
 	}

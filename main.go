@@ -74,9 +74,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		publicURL := flags.String("public-url", "", "the URL people reach this server at (behind a proxy, say); its host is allowed too")
 		allowedHosts := flags.String("allowed-hosts", "", "more host names the server answers to, comma-separated (others get 400)")
 		var ops operability
-		flags.StringVar(&ops.metricsAddr, "metrics-addr", "", "serve /metrics on this address of its own, without a token, instead of on --addr")
-		flags.StringVar(&ops.debugAddr, "debug-addr", "", "serve pprof and expvar on this address (off by default; loopback only unless --debug-open)")
-		debugOpen := flags.Bool("debug-open", false, "allow a --debug-addr that other machines can reach")
+		flags.StringVar(&ops.metricsAddr, web.MetricsListener.Flag(), "", "serve /metrics on this address of its own, without a token, instead of on --addr (loopback only unless --"+web.MetricsListener.OpenFlag()+")")
+		metricsOpen := flags.Bool(web.MetricsListener.OpenFlag(), false, "allow a --"+web.MetricsListener.Flag()+" that other machines can reach")
+		flags.StringVar(&ops.debugAddr, web.DebugListener.Flag(), "", "serve pprof and expvar on this address (off by default; loopback only unless --"+web.DebugListener.OpenFlag()+")")
+		debugOpen := flags.Bool(web.DebugListener.OpenFlag(), false, "allow a --"+web.DebugListener.Flag()+" that other machines can reach")
 		flags.StringVar(&ops.logFormat, "log-format", "text", "log format: text or json")
 		flags.StringVar(&ops.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 		flags.DurationVar(&ops.slowSQL, "slow-sql", 200*time.Millisecond, "log SQL statements slower than this as warnings (0: never)")
@@ -89,7 +90,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("serve takes no arguments, got %q", flags.Args())
 		}
 		if ops.debugAddr != "" {
-			if err := web.CheckDebugAddress(ops.debugAddr, *debugOpen); err != nil {
+			if err := web.DebugListener.Check(ops.debugAddr, *debugOpen); err != nil {
+				return err
+			}
+		}
+		if ops.metricsAddr != "" {
+			if err := web.MetricsListener.Check(ops.metricsAddr, *metricsOpen); err != nil {
 				return err
 			}
 		}
@@ -106,7 +112,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		opts.AllowedHosts = hosts
+		opts.AllowedHosts, opts.PublicURL = hosts, *publicURL
 		if *memoryMB > 0 && getenv("GOMEMLIMIT") == "" {
 			debug.SetMemoryLimit(int64(*memoryMB) << 20)
 		}

@@ -70,13 +70,9 @@ func writeBadge(w http.ResponseWriter, r *http.Request, svg []byte) error {
 }
 
 // badgeOf returns the URL of a page's badge and the Markdown that embeds it, linking to the page, as absolute
-// URLs of the host the request came to.
+// URLs of where people reach the server.
 func badgeOf(r *http.Request, alt, pagePath string) (badgeURL, markdown string) {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	base := scheme + "://" + r.Host
+	base := requestOf(r).BaseURL
 	badgeURL = pagePath + BadgeSuffix
 	return badgeURL, views.BadgeMarkdown(alt, base+badgeURL, base+pagePath)
 }

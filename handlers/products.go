@@ -17,8 +17,8 @@ type Products struct {
 	DB     *gorm.DB
 	Out    Responder
 	Writes Writes
-	// Fragments, when set, assemble the unfiltered JSON list from each product's kept encoding.
-	Fragments *models.ProductFragments
+	// Fragments, when set, assemble the unfiltered list and overview from each product's kept encoding.
+	Fragments *models.Fragments
 }
 
 // List answers GET /api/products: every product (or those the filters keep) with its layers, stacks and
@@ -33,8 +33,10 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	}
 	filter.Projects = req.Access.VisibleProjects()
 	paged := query.Has("limit") || query.Has("marker")
-	if !req.HTML() && !paged && h.Fragments != nil && filter.Sort.IsZero() && filter.Query == "" && filter.Project == "" && filter.Stable == nil && filter.RunStatus == "" {
-		list, err := h.Fragments.List(r.Context(), h.DB, filter.Projects)
+	// The unfiltered list and overview, the ones every client polls, are assembled from kept fragments.
+	fragments := h.Fragments != nil && !req.Unkept && defaultView(query) && (filter.Sort.IsZero() || filter.Sort == models.BrokenFirst)
+	if !req.HTML() && !paged && fragments && filter.Sort.IsZero() {
+		list, err := h.Fragments.Products(r.Context(), h.DB, filter.Projects)
 		if err != nil {
 			return err
 		}
@@ -50,7 +52,16 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	if filter.Limit == 0 {
 		filter.Limit = models.DefaultPageLimit
 	}
-	products, err := models.FindProductPage(r.Context(), h.DB, filter)
+	var (
+		products models.ProductPage
+		counts   models.ProductCounts
+		fleet    models.Fleet
+	)
+	if fragments {
+		products, counts, fleet, err = h.Fragments.Overview(r.Context(), h.DB, filter.Projects, filter.Sort)
+	} else {
+		products, err = models.FindProductPage(r.Context(), h.DB, filter)
+	}
 	if err != nil {
 		return err
 	}
@@ -65,13 +76,13 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 		// htmx loading more rows onto the overview asks for the rows alone.
 		return h.Out.Respond(w, r, View{Data: products.Products, Partial: views.ProductRows(page)})
 	}
-	fleet, err := models.LoadFleet(r.Context(), h.DB, filter.Projects)
-	if err != nil {
-		return err
-	}
-	counts, err := models.CountProducts(r.Context(), h.DB, filter)
-	if err != nil {
-		return err
+	if !fragments {
+		if fleet, err = models.LoadFleet(r.Context(), h.DB, filter.Projects); err != nil {
+			return err
+		}
+		if counts, err = models.CountProducts(r.Context(), h.DB, filter); err != nil {
+			return err
+		}
 	}
 	page.Meta = views.Meta{
 		Title: "Products", Nav: views.NavProducts, URL: r.URL.RequestURI(), Topics: []string{models.TopicAll},

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"stackboard/models"
 )
@@ -77,6 +78,12 @@ type Request struct {
 	AccessKnown bool
 	// Failure, when set, is the route's answer to an error that is none of the model's refusals (spock's 622).
 	Failure *Error
+	// BaseURL is where people reach the server, scheme and host without a trailing slash: --public-url when
+	// set, else the host the request came to. Absolute links on pages (a badge's Markdown) start with it.
+	BaseURL string
+	// Unkept is set while the change watcher is down: nothing kept may answer, neither the response cache nor
+	// the lists' fragments, since writes that bypass the feed (or a feed that cannot be read) go unseen.
+	Unkept bool
 }
 
 // HTML reports whether the answer is a page or a partial, which show long lists a page at a time where the
@@ -123,4 +130,15 @@ func listSort(r *http.Request, keys []models.SortKey) (models.Sort, error) {
 		sort = models.BrokenFirst
 	}
 	return sort, err
+}
+
+// defaultView reports whether a list is asked for as it is by default: no query parameter but the format. Only
+// those answers come from kept fragments; a parameter added later is then never answered from them by mistake.
+func defaultView(query url.Values) bool {
+	for name := range query {
+		if name != "format" {
+			return false
+		}
+	}
+	return true
 }

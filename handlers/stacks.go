@@ -16,6 +16,8 @@ type Stacks struct {
 	DB     *gorm.DB
 	Out    Responder
 	Writes Writes
+	// Fragments, when set, assemble the unfiltered JSON list from each stack's kept encoding.
+	Fragments *models.Fragments
 }
 
 // List answers GET /v1/{project_id}/stacks: the project's stacks (or those the filters keep), newest first.
@@ -35,6 +37,13 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 	// The documented JSON lists every stack unless a page is asked for; a browser gets a page and loads more.
 	paged := query.Has("limit") || query.Has("marker")
 	html := requestOf(r).HTML()
+	if !html && h.Fragments != nil && !requestOf(r).Unkept && defaultView(query) {
+		list, err := h.Fragments.Stacks(r.Context(), h.DB, projectID)
+		if err != nil {
+			return err
+		}
+		return h.Out.Respond(w, r, View{Data: EncodedJSON(list.JSON), Gzip: list.Gzip})
+	}
 	if filter.Limit == 0 && (paged || html) {
 		filter.Limit = models.DefaultPageLimit
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -118,6 +119,43 @@ func TestBadgesNeedATokenWhenReadsAreProtected(t *testing.T) {
 		rec := get(t, s, target, HeaderAuthToken, "ops-secret")
 		if rec.Code != http.StatusOK || rec.Header().Get(HeaderCacheControl) != "private, no-cache" {
 			t.Errorf("%s with a token: %d, Cache-Control %q", target, rec.Code, rec.Header().Get(HeaderCacheControl))
+		}
+	}
+}
+
+// Behind a proxy the request's host is the proxy's view: the Markdown a page shows uses --public-url when it is
+// set, and otherwise each reader's own host, even when the page comes from the response cache.
+func TestBadgeMarkdownUsesThePublicURL(t *testing.T) {
+	db := openTestDB(t, "spec/list-products.yaml")
+	stack := "/v1/" + rfsProject + "/stacks/memcached"
+	markdown := func(base, page string) string {
+		pageName := "kodo"
+		if page == stack {
+			pageName = "memcached"
+		}
+		return strings.ReplaceAll("[!["+pageName+" status]("+base+page+"/badge.svg)]("+base+page+")", `"`, "&#34;")
+	}
+	public := NewServer(db, slog.New(slog.DiscardHandler), Options{PublicURL: "https://board.example.org/"})
+	open := newTestServer(db)
+	for _, tt := range []struct {
+		server *Server
+		host   string
+		want   string
+	}{
+		{public, "127.0.0.1:8080", "https://board.example.org"},
+		{public, "stackboard.internal", "https://board.example.org"},
+		{open, "127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{open, "stackboard.internal", "http://stackboard.internal"},
+	} {
+		for _, page := range []string{"/api/products/kodo", stack} {
+			req := httptest.NewRequest(http.MethodGet, page, nil)
+			req.Host = tt.host
+			req.Header.Set(HeaderAccept, "text/html")
+			rec := httptest.NewRecorder()
+			tt.server.ServeHTTP(rec, req)
+			if want := markdown(tt.want, page); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `value="`+want+`"`) {
+				t.Errorf("%s via %s: %d, the page does not show %s", page, tt.host, rec.Code, want)
+			}
 		}
 	}
 }

@@ -300,7 +300,7 @@ const renderTimeout = 30 * time.Second
 // is down the cache cannot see other processes' writes, so every read renders afresh.
 func (s *Server) cached(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead || s.cache.off || !s.watch.current() {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead || s.cache.off || handlers.RequestFrom(r.Context()).Unkept {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -525,6 +525,11 @@ func variantKey(r *http.Request, req *handlers.Request) string {
 		// A page shown to a signed-in browser names its token and offers to sign out.
 		b.WriteString(" session of ")
 		b.WriteString(req.Access.Principal())
+	}
+	if req.HTML() {
+		// Pages hold absolute links (a badge's Markdown) to where the reader reached the server.
+		b.WriteString(" at ")
+		b.WriteString(req.BaseURL)
 	}
 	return b.String()
 }

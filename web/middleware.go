@@ -64,7 +64,7 @@ func (s *Server) common(next http.Handler) http.Handler {
 		w.Header().Set(HeaderRequestID, id)
 		// The format is negotiated here, once; the family is the API prefix's until a route declares its own,
 		// so that refusals before routing (a Host not allowed) answer in the right shape too.
-		req := &handlers.Request{ID: id, Family: prefixFamily(r.URL.Path)}
+		req := &handlers.Request{ID: id, Family: prefixFamily(r.URL.Path), BaseURL: s.baseURL(r)}
 		req.Format, req.FormatErr = negotiate(r)
 		ctx, route := withRouteInfo(handlers.WithRequest(r.Context(), req))
 		r = r.WithContext(ctx)
@@ -93,6 +93,19 @@ func (s *Server) common(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(recorder, r)
 	})
+}
+
+// baseURL is where people reach the server: --public-url when set (behind a proxy the request's own scheme and
+// host are the proxy's view, not the reader's), else the scheme and host the request came to.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.publicURL != "" {
+		return s.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 // newRequestID makes a version 4 UUID from the runtime's fast generator: a request id must be unique, not secret,

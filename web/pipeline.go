@@ -44,6 +44,7 @@ func (s *Server) pipeline(rt route, fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := handlers.RequestFrom(r.Context())
 		req.Family, req.Write, req.Project, req.Failure = rt.family, rt.write, rt.project, rt.failure
+		req.Unkept = !s.watch.current()
 		w.Header()[HeaderVary] = vary
 		if req.FormatErr != nil {
 			s.renderError(w, r, &handlers.Error{Status: http.StatusBadRequest, Message: req.FormatErr.Error()})

@@ -34,7 +34,7 @@ func (s *Server) routes() http.Handler {
 	out := s.out
 	writes := handlers.Writes{DB: s.db, Out: out}
 	products := handlers.Products{DB: s.db, Out: out, Writes: writes, Fragments: s.fragments}
-	stacks := handlers.Stacks{DB: s.db, Out: out, Writes: writes}
+	stacks := handlers.Stacks{DB: s.db, Out: out, Writes: writes, Fragments: s.fragments}
 	services := handlers.Services{Writes: writes}
 	badges := handlers.Badges{DB: s.db}
 	// A badge is an image for README pages and wikis: no Client-Request-Id, never the cached JSON.
@@ -74,6 +74,7 @@ func (s *Server) routes() http.Handler {
 	handle("/", openPage, redirectTo("/api/products"), get, head)
 	handle("/healthz", openPage, health.Live, get, head)
 	handle("/readyz", openPage, health.Ready, get, head)
+	handle("/openapi.json", openPage, serveDocument(openAPIDocument), get, head)
 	if !s.metricsElsewhere {
 		handle(metricsPath, page, s.serveMetrics, get, head)
 	}
@@ -106,6 +107,7 @@ func (s *Server) routes() http.Handler {
 	handle(stack+"/services/{service_name}", rfWrite, services.Put, put)
 	handle(stack+"/services/{service_name}", rfWrite, services.Delete, del)
 
+	s.router = r
 	return s.common(s.secure(r))
 }
 

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/gorilla/mux"
 	"gorm.io/gorm"
 
 	"stackboard/models"
@@ -23,18 +25,23 @@ type Server struct {
 	auth    *auth
 	limiter *rateLimiter
 	cache   *responseCache
-	// fragments keep each product's JSON between renders of the list; nil renders it whole every time.
-	fragments *models.ProductFragments
+	// fragments keep each product's and each stack's JSON between renders of the lists; nil renders them whole
+	// every time.
+	fragments *models.Fragments
 	watch     *watchHealth
 	metrics   *metrics
 	// metricsElsewhere leaves /metrics off the router (Options.MetricsElsewhere).
 	metricsElsewhere bool
 	keepEvents       time.Duration
-	origins          *http.CrossOriginProtection
-	out              responder
-	hosts            hostList
-	logins           *rateLimiter
-	handler          http.Handler
+	// publicURL is Options.PublicURL without a trailing slash.
+	publicURL string
+	origins   *http.CrossOriginProtection
+	out       responder
+	hosts     hostList
+	logins    *rateLimiter
+	handler   http.Handler
+	// router is the routes alone, which tests walk to find every URL the server answers.
+	router *mux.Router
 }
 
 // Options configure a Server; the zero value serves openly without a rate limit.
@@ -52,12 +59,15 @@ type Options struct {
 	// AllowedHosts are the host names the server answers to (AllowedHosts makes the usual list); empty means
 	// any, which only tests that send made-up hosts want.
 	AllowedHosts []string
+	// PublicURL is where people reach the server (--public-url): absolute links on pages use it instead of the
+	// host a request came to. Empty means the request's host.
+	PublicURL string
 	// KeepEvents is how long events are kept (pages say so); zero means for ever.
 	KeepEvents time.Duration
 	// MetricsElsewhere leaves /metrics off the main address: MetricsHandler serves them on one of their own.
 	MetricsElsewhere bool
-	// WholeRenders renders the product list whole after every change instead of from kept fragments: the
-	// reference the fragments are tested and measured against.
+	// WholeRenders renders the product list, the overview and the stack lists whole after every change instead of
+	// from kept fragments: the reference the fragments are tested and measured against.
 	WholeRenders bool
 }
 
@@ -68,14 +78,13 @@ func NewServer(db *gorm.DB, log *slog.Logger, opts Options) *Server {
 		origins: http.NewCrossOriginProtection(), out: newResponder(log),
 		hosts: newHostList(opts.AllowedHosts), logins: newRateLimiter(loginRate, loginBurst),
 	}
-	// Fragments learn what changed from the change feed in key order, which is commit order only where writes
-	// commit one at a time (SQLite); elsewhere a key could commit after a later one was read, so lists render whole.
-	if !opts.WholeRenders && db.Dialector.Name() == "sqlite" {
-		s.fragments = models.NewProductFragments()
+	if !opts.WholeRenders {
+		s.fragments = models.NewFragments()
 	}
 	s.out.meta = s.pageMeta
 	s.metrics = s.newMetrics()
 	s.metricsElsewhere, s.keepEvents = opts.MetricsElsewhere, opts.KeepEvents
+	s.publicURL = strings.TrimRight(opts.PublicURL, "/")
 	if opts.Tokens != nil {
 		s.auth = newAuth(opts.Tokens, opts.AuthReads)
 	}
