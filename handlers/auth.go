@@ -33,6 +33,9 @@ type Access struct {
 	ReadsRequired bool
 	// Token is the request's token; nil when it sent none.
 	Token *Token
+	// Session is set when the token came with a browser's session (signed in at /login), which pages show and
+	// offer to end.
+	Session bool
 }
 
 // Principal names the sender for per-client state (replays): the token's name, or "" without one.

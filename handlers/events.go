@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -28,7 +29,9 @@ func (h Events) List(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	events, err := models.ListEvents(r.Context(), h.DB, vars["project_id"], vars["stack_name"], query)
-	if err != nil {
+	var bad *models.FieldError
+	badFilter := errors.As(err, &bad) && bad.Field == "filter" && requestOf(r).HTML()
+	if err != nil && !badFilter {
 		return err
 	}
 	fleet, err := headerFleet(r, h.DB)
@@ -44,17 +47,35 @@ func (h Events) List(w http.ResponseWriter, r *http.Request) error {
 		StackName: vars["stack_name"],
 		StackID:   events.StackID,
 		Query:     query,
+		Form:      eventFormOf(r),
 		Events:    events,
 		Now:       time.Now(),
 		Keep:      h.Keep,
 	}
+	if badFilter {
+		// A person's bad filter is said beside the form, which keeps what they typed; the page stays.
+		page.FilterError = bad.Error()
+		page.Meta.Topics = nil
+		return h.Out.Respond(w, r, View{Status: http.StatusBadRequest, Data: events, Page: views.EventsPage(page), Partial: views.EventsPage(page)})
+	}
 	return h.Out.Respond(w, r, View{Data: events, Page: views.EventsPage(page), Partial: views.EventsPartial(page)})
 }
 
-// eventQueryFrom reads marker, limit and filter.
+// eventFormOf reads the events page's form: the event type and resource it picks.
+func eventFormOf(r *http.Request) views.EventForm {
+	q := r.URL.Query()
+	return views.EventForm{EventType: q.Get("event_type"), ResourceName: q.Get("resource_name"), Expression: q.Get("filter")}
+}
+
+// eventQueryFrom reads marker, limit and filter; without a filter, the page form's event_type and
+// resource_name make one (our extension, so that the form needs no script).
 func eventQueryFrom(r *http.Request) (models.EventQuery, error) {
 	q := r.URL.Query()
 	query := models.EventQuery{StackID: stackIDParam(r), Marker: q.Get("marker"), Filter: q.Get("filter")}
+	if query.Filter == "" {
+		form := eventFormOf(r)
+		query.Filter = models.EventFilterOf(form.EventType, form.ResourceName)
+	}
 	limit, err := models.ValidateLimit("limit", q.Get("limit"))
 	if err != nil {
 		return query, err

@@ -88,15 +88,48 @@ func TestDemoIsDeterministic(t *testing.T) {
 	db := openTestDB(t)
 	loadDemo(t, db)
 	exported := exportYAML(t, db)
+	history, err := DecodeManifest("demo-history.yaml", bytes.NewReader(demoHistory))
+	if err != nil {
+		t.Fatal(err)
+	}
 	file, err := DecodeManifest("demo.yaml", bytes.NewReader(demoManifest))
 	if err != nil {
 		t.Fatal(err)
 	}
 	again := openTestDB(t)
-	if _, err := Import(context.Background(), again, file); err != nil {
+	if _, err := Import(context.Background(), again, history, file); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(exported, exportYAML(t, again)) {
-		t.Error("two databases loaded with demo.yaml export differently")
+		t.Error("two databases loaded with demo-history.yaml and demo.yaml export differently")
+	}
+}
+
+// The demo's failing and in-progress stacks have a history, so their events say how long the previous state
+// lasted (issue 12: "time in previous state" was empty in every demo row).
+func TestDemoEventsShowTimeInPreviousState(t *testing.T) {
+	db := openTestDB(t)
+	loadDemo(t, db)
+	page, err := ListEvents(context.Background(), db, "search-staging", "elasticsearch", EventQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[string]int64)
+	for _, e := range page.StackEvents {
+		if e.ElapsedSeconds > 0 {
+			got[e.ResourceType+" "+e.ResourceName+" "+e.EventType] = e.ElapsedSeconds
+		}
+	}
+	// demo-history.yaml has the stack DEPLOYMENT_IN_PROGRESS 22 min 36 s before demo.yaml's DEPLOYMENT_FAILED.
+	const was = 22*60 + 36
+	if got["stack elasticsearch "+EventUpdateFailed] != was {
+		t.Errorf("the elasticsearch events with a time in the previous state are %v; want the stack's %s after %d s", got, EventUpdateFailed, was)
+	}
+	var withElapsed int64
+	if err := db.Model(&StackEvent{}).Where("elapsed_seconds > 0").Count(&withElapsed).Error; err != nil {
+		t.Fatal(err)
+	}
+	if withElapsed < 8 {
+		t.Errorf("%d demo events have a time in the previous state, want one at least for each of the 8 troubled stacks", withElapsed)
 	}
 }

@@ -299,6 +299,19 @@ type filterCondition struct {
 	column, value string
 }
 
+// EventFilterOf is the RFS filter that keeps events of one type and one resource: what the events page's form
+// asks for; either may be empty, and both empty keep every event.
+func EventFilterOf(eventType, resourceName string) string {
+	var conditions []string
+	if eventType != "" {
+		conditions = append(conditions, "event_type=="+eventType)
+	}
+	if resourceName != "" {
+		conditions = append(conditions, "resource_name=="+resourceName)
+	}
+	return strings.Join(conditions, ",")
+}
+
 // parseEventFilter reads an RFS filter into groups of conditions: any group may match, all of a group must.
 func parseEventFilter(filter string) ([][]filterCondition, error) {
 	if filter == "" {

@@ -7,6 +7,7 @@
 
   // --- Theme: system, light or dark, remembered in localStorage. The <head> applies it before the first paint.
   var themes = ["system", "light", "dark"];
+  var themeIcons = {system: "◑", light: "☀", dark: "☾"};
 
   function currentTheme() {
     try {
@@ -25,7 +26,8 @@
     var button = document.getElementById("theme-toggle");
     if (button) {
       button.setAttribute("data-theme-choice", theme);
-      button.querySelector(".theme-label").textContent = "Theme: " + theme;
+      button.querySelector(".theme-name").textContent = theme;
+      button.querySelector(".theme-icon").textContent = themeIcons[theme];
     }
   }
 
@@ -39,31 +41,39 @@
     applyTheme(next);
   }
 
-  // --- Live indicator: live / reconnecting / updated N s ago.
+  // --- Live indicator: live / reconnecting / stale, in a live region that screen readers announce, so it
+  // changes only when the state does; "updated N s ago" ticks beside it, outside the region.
   var lastUpdate = null;
   var lastVersion = null;
   var liveState = "connecting";
   var knownSources = new WeakSet();
+  var stateText = {
+    connecting: "Connecting…",
+    live: "Live",
+    reconnecting: "Reconnecting…",
+    stale: "Stale: the server cannot see changes right now"
+  };
+
+  function setText(el, text) {
+    if (el && el.textContent !== text) {
+      el.textContent = text;
+    }
+  }
 
   function renderLive() {
     var el = document.getElementById("live");
     if (!el) {
       return;
     }
-    el.setAttribute("data-state", liveState);
-    var text = el.querySelector(".live-text");
-    if (liveState === "reconnecting") {
-      text.textContent = "Reconnecting…";
-    } else if (liveState === "stale") {
-      text.textContent = "Stale: the server cannot see changes right now";
-    } else if (liveState === "connecting") {
-      text.textContent = "Connecting…";
-    } else if (lastUpdate === null) {
-      text.textContent = "Live";
-    } else {
-      var seconds = Math.max(0, Math.round((Date.now() - lastUpdate) / 1000));
-      text.textContent = "Live · updated " + ago(seconds) + " ago";
+    if (el.getAttribute("data-state") !== liveState) {
+      el.setAttribute("data-state", liveState);
     }
+    setText(el.querySelector(".live-text"), stateText[liveState]);
+    var age = "";
+    if (liveState === "live" && lastUpdate !== null) {
+      age = "updated " + ago(Math.max(0, Math.round((Date.now() - lastUpdate) / 1000))) + " ago";
+    }
+    setText(document.getElementById("live-age"), age);
   }
 
   function ago(seconds) {
@@ -145,6 +155,47 @@
   }
   document.addEventListener("DOMContentLoaded", refreshAges);
   document.addEventListener("htmx:afterSettle", refreshAges);
+
+  // --- Times: the server writes UTC ISO (readable without script, and in the tooltip); the page shows them in
+  // the reader's own time zone.
+  var localFormat = window.Intl ? new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  }) : null;
+
+  function localTimes() {
+    if (!localFormat) {
+      return;
+    }
+    document.querySelectorAll("time[data-local]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(at)) {
+        setText(el, localFormat.format(at));
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", localTimes);
+  document.addEventListener("htmx:afterSettle", localTimes);
+
+  // --- Menus (<details class="menu">) close on Escape, which gives the focus back to their summary, and on a
+  // click anywhere outside them.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      menu.open = false;
+      if (menu.contains(document.activeElement)) {
+        menu.querySelector("summary").focus();
+      }
+    });
+  });
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) {
+        menu.open = false;
+      }
+    });
+  });
   setInterval(refreshAges, 15000);
 
   // A page the browser keeps in its back/forward cache would keep its event stream open, and a browser opens only
@@ -157,6 +208,55 @@
   window.addEventListener("pageshow", function (event) {
     if (event.persisted) {
       window.location.reload();
+    }
+  });
+
+  // --- Live updates morph the page (idiomorph) instead of replacing it, so focus, scroll, selections and typed
+  // text survive. An open menu stays open: the server's copy never has the "open" the reader gave it.
+  function configureMorph() {
+    if (!window.Idiomorph) {
+      return;
+    }
+    Idiomorph.defaults.ignoreActiveValue = true;
+    Idiomorph.defaults.callbacks.beforeAttributeUpdated = function (name, element) {
+      return !(name === "open" && element.tagName === "DETAILS");
+    };
+  }
+
+  // A list that has loaded more rows than its first page asks for all of them again in one request when a live
+  // update comes (limit = the rows it holds, up to the most one request may ask for), instead of falling back to
+  // the first page and loading the rest page by page. A filter swaps in a new element, which starts again.
+  var grownLists = new WeakSet();
+
+  function liveFragment(elt) {
+    return elt && elt.closest ? elt.closest("[hx-trigger*='sse:']") : null;
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var config = event.detail.requestConfig;
+    if (config && config.verb === "get" && /[?&]marker=/.test(config.path || "")) {
+      var fragment = liveFragment(event.detail.elt);
+      if (fragment) {
+        grownLists.add(fragment);
+      }
+    }
+  });
+
+  function liveRefresh(event) {
+    var trigger = event.detail.triggeringEvent;
+    var type = trigger ? trigger.type : "";
+    return type === "resync" || type.indexOf("sse:") === 0;
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (event.detail.verb !== "get" || !liveRefresh(event) || !grownLists.has(elt)) {
+      return;
+    }
+    var rows = elt.querySelectorAll("tbody > tr:not(.load-more)").length;
+    var most = parseInt(document.body.getAttribute("data-max-rows"), 10) || rows;
+    if (rows > 0) {
+      event.detail.formData.set("limit", String(Math.min(rows, most)));
     }
   });
 
@@ -309,6 +409,7 @@
   });
 
   function ready() {
+    configureMorph();
     applyTheme(currentTheme());
     updateJSONLink();
     renderLive();

@@ -21,6 +21,21 @@ func jsonHeader(ctx context.Context) string {
 	return header
 }
 
+// signedInKey is the context key of the name of the token a browser signed in with.
+type signedInKey struct{}
+
+// WithSignedIn returns a context telling the layout whose session the page is shown to, so that it names them
+// and offers to sign out.
+func WithSignedIn(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, signedInKey{}, name)
+}
+
+// signedIn returns the name set by WithSignedIn, or "".
+func signedIn(ctx context.Context) string {
+	name, _ := ctx.Value(signedInKey{}).(string)
+	return name
+}
+
 // JSONURL returns the URL of the JSON form of a page URL (its path and query) by setting format=json.
 func JSONURL(pageURL string) string {
 	u, err := url.Parse(pageURL)

@@ -194,7 +194,7 @@ func (s *Server) access(w http.ResponseWriter, r *http.Request) (handlers.Access
 		access.Token = &token
 	} else if cookie, err := r.Cookie(sessionCookie); err == nil {
 		if token, ok := s.auth.session(cookie.Value); ok {
-			access.Token = &token
+			access.Token, access.Session = &token, true
 		}
 	}
 	return access, nil

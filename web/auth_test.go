@@ -301,6 +301,15 @@ func TestProtectedReads(t *testing.T) {
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "<html") {
 		t.Errorf("the page with the session: %d", rec.Code)
 	}
+	// The page says who is signed in, and offers to sign out.
+	if body := rec.Body.String(); !strings.Contains(body, "Signed in as <strong>everyone-reader</strong>") ||
+		!strings.Contains(body, `<form id="signed-in" class="signed-in" method="post" action="/logout">`) {
+		t.Errorf("the page with the session does not name everyone-reader with a sign-out form: %.300s", body[strings.Index(body, "header-tools"):])
+	}
+	// A token sent in a header is no session: nothing to sign out of.
+	if body := get(t, server, "/v1/team1/stacks", append([]string{HeaderAccept, browserAccept}, readToken.headers...)...).Body.String(); strings.Contains(body, "Signed in as") {
+		t.Errorf("a page for a header token says who is signed in")
+	}
 	if rec = get(t, server, "/api/products", session...); rec.Code != 200 {
 		t.Errorf("JSON with the session: %d", rec.Code)
 	}

@@ -507,7 +507,7 @@ func (w *responseRecorder) Write(b []byte) (int, error) {
 }
 
 // variantKey names what a read's answer depends on besides the data: the path and query (parameters sorted), the
-// format, and, when reads are scoped by token, who is reading.
+// format, when reads are scoped by token, who is reading, and whether through a browser's session.
 func variantKey(r *http.Request, req *handlers.Request) string {
 	var b strings.Builder
 	b.WriteString(req.Format.String())
@@ -519,6 +519,11 @@ func variantKey(r *http.Request, req *handlers.Request) string {
 	}
 	if req.Access.ReadsRequired {
 		b.WriteString(" as ")
+		b.WriteString(req.Access.Principal())
+	}
+	if req.Access.Session {
+		// A page shown to a signed-in browser names its token and offers to sign out.
+		b.WriteString(" session of ")
 		b.WriteString(req.Access.Principal())
 	}
 	if req.HTML() {

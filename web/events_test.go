@@ -333,3 +333,53 @@ projects:
 		t.Errorf("%d events in all, want 4", total)
 	}
 }
+
+// The events page's form picks an event type and a resource without writing RFS's expression: event_type and
+// resource_name make the same filter, in every format; an expression given too wins.
+func TestEventsFormMakesTheFilter(t *testing.T) {
+	server, _, _ := eventsFixture(t)
+	base := "/v1/" + eventsProject + "/stacks/web/events"
+	tests := []struct {
+		query, same string
+	}{
+		{"event_type=UPDATE_FAILED", "event_type==UPDATE_FAILED"},
+		{"resource_name=nginx", "resource_name==nginx"},
+		{"event_type=CREATION_COMPLETE&resource_name=nginx", "event_type==CREATION_COMPLETE,resource_name==nginx"},
+		{"event_type=UPDATE_FAILED&resource_name=nginx&filter=" + urlQueryEscape("resource_name==api"), "resource_name==api"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			got := get(t, server, base+"?"+tt.query, HeaderClientRequestID, clientRequestID)
+			want := get(t, server, base+"?filter="+urlQueryEscape(tt.same), HeaderClientRequestID, clientRequestID)
+			if got.Code != 200 || got.Body.String() != want.Body.String() || !strings.Contains(want.Body.String(), `"event_type"`) {
+				t.Errorf("?%s answered %d %s\nwant the answer to filter=%s: %s", tt.query, got.Code, got.Body, tt.same, want.Body)
+			}
+		})
+	}
+}
+
+// A bad filter on the page is said beside the form, which keeps it, in the page with its header: a 400, but not
+// an error page instead of the events page. API clients still get RFS's error.
+func TestEventsBadFilterShowsInline(t *testing.T) {
+	server, _, _ := eventsFixture(t)
+	target := "/v1/" + eventsProject + "/stacks/web/events?filter=" + urlQueryEscape("colour==red")
+	rec := get(t, server, target, HeaderAccept, browserAccept)
+	body := rec.Body.String()
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("a bad filter on the page answered %d, want 400", rec.Code)
+	}
+	for _, want := range []string{
+		`id="event-filters"`, `value="colour==red"`, `aria-invalid="true"`, `aria-errormessage="event-filter-error"`,
+		`<p id="event-filter-error" class="field-error full-width" role="alert">filter: &#34;colour&#34; cannot be filtered on`,
+		`id="q"`, "Events of web",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "sse-connect") || strings.Contains(body, `id="events"`) {
+		t.Errorf("the page with a bad filter lists events or subscribes to them")
+	}
+	expect(t, get(t, server, target, HeaderClientRequestID, clientRequestID), 400,
+		rfJSON(t, "RF.10011003", `filter: "colour" cannot be filtered on (event_type, resource_type or resource_name can)`))
+}

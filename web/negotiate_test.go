@@ -95,7 +95,7 @@ func TestNegotiationMatrix(t *testing.T) {
 						t.Errorf("want a full page, got %s: %.80s", contentType, body)
 					}
 				case handlers.FormatPartial:
-					if contentType != "text/html; charset=utf-8" || strings.Contains(body, "<html") || !strings.HasPrefix(body, endpoint.fragmentID) || !strings.Contains(body, `id="nav-projects" class="menu" hx-swap-oob="true"`) {
+					if contentType != "text/html; charset=utf-8" || strings.Contains(body, "<html") || !strings.HasPrefix(body, endpoint.fragmentID) || !strings.Contains(body, `id="nav-projects" class="menu" hx-swap-oob="morph"`) {
 						t.Errorf("want the partial, got %s: %.80s", contentType, body)
 					}
 				}

@@ -114,10 +114,14 @@ func (rs responder) jsonView(r *http.Request, req *handlers.Request, data any, b
 	return views.JSONViewPage(page).Render(pageContext(r.Context(), req), body)
 }
 
-// pageContext tells the views what the pipeline decided that they show: the header the page's JSON needs.
+// pageContext tells the views what the pipeline decided that they show: the header the page's JSON needs, and
+// who is signed in.
 func pageContext(ctx context.Context, req *handlers.Request) context.Context {
 	if req.Family == handlers.FamilyRF {
-		return views.WithJSONHeader(ctx, HeaderClientRequestID)
+		ctx = views.WithJSONHeader(ctx, HeaderClientRequestID)
+	}
+	if req.Access.Session && req.Access.Token != nil {
+		ctx = views.WithSignedIn(ctx, req.Access.Token.Name)
 	}
 	return ctx
 }
@@ -270,7 +274,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		if req.Format != handlers.FormatPartial {
 			component = views.ErrorPage(s.pageMeta(r, pr.Title), pr)
 		}
-		if renderErr := component.Render(r.Context(), &body); renderErr != nil {
+		if renderErr := component.Render(pageContext(r.Context(), req), &body); renderErr != nil {
 			s.log.ErrorContext(r.Context(), "render error page", "error", renderErr)
 			body.Reset()
 			body.WriteString(http.StatusText(p.status))
