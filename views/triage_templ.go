@@ -448,7 +448,7 @@ func TriageList(page TriagePage) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "\" hx-trigger=\"sse:products, resync from:body\" hx-swap=\"outerHTML\"><section class=\"summary\" aria-label=\"What the filters select\"><div class=\"card\"><h2>Stacks selected</h2><div class=\"big\" id=\"triage-total\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "\" hx-trigger=\"sse:products, resync from:body\" hx-swap=\"morph\"><section class=\"summary\" aria-label=\"What the filters select\"><div class=\"card\"><h2>Stacks selected</h2><div class=\"big\" id=\"triage-total\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
