@@ -260,16 +260,8 @@ func LoadFleetSelecting(ctx context.Context, db *gorm.DB, projects []string, sel
 		byLifecycle[*row.Lifecycle] += row.Selected
 	}
 	fleet.Selected = selection != nil
-	for _, status := range RunStatusesBySeverity() {
-		if byRun[status] > 0 {
-			fleet.ByRun = append(fleet.ByRun, StatusCount{status, byRun[status]})
-		}
-	}
-	for _, status := range LifecycleStatusesBySeverity() {
-		if byLifecycle[status] > 0 {
-			fleet.ByLifecycle = append(fleet.ByLifecycle, StatusCount{status, byLifecycle[status]})
-		}
-	}
+	fleet.ByRun = countsBySeverity(byRun, RunStatusesBySeverity())
+	fleet.ByLifecycle = countsBySeverity(byLifecycle, LifecycleStatusesBySeverity())
 	return fleet, nil
 }
 

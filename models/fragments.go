@@ -277,16 +277,8 @@ func (f *Fragments) fleetLocked(db *gorm.DB, projects []string) (Fleet, error) {
 			fleet.Projects = append(fleet.Projects, ProjectCount{ID: p, Stacks: perProject[p]})
 		}
 	}
-	for _, status := range RunStatusesBySeverity() {
-		if byRun[status] > 0 {
-			fleet.ByRun = append(fleet.ByRun, StatusCount{status, byRun[status]})
-		}
-	}
-	for _, status := range LifecycleStatusesBySeverity() {
-		if byLifecycle[status] > 0 {
-			fleet.ByLifecycle = append(fleet.ByLifecycle, StatusCount{status, byLifecycle[status]})
-		}
-	}
+	fleet.ByRun = countsBySeverity(byRun, RunStatusesBySeverity())
+	fleet.ByLifecycle = countsBySeverity(byLifecycle, LifecycleStatusesBySeverity())
 	return fleet, nil
 }
 

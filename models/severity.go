@@ -135,3 +135,14 @@ func productSeveritySQL() string {
 		` WHEN ` + blocked + ` THEN ` + strconv.Itoa(int(SeverityBlocked)) +
 		` ELSE COALESCE(` + worst + `, ` + strconv.Itoa(int(SeverityOK)) + `) END)`
 }
+
+// countsBySeverity lists the statuses that have a count, worst first, as the summary cards show them.
+func countsBySeverity(counts map[string]int, bySeverity []string) []StatusCount {
+	var out []StatusCount
+	for _, status := range bySeverity {
+		if counts[status] > 0 {
+			out = append(out, StatusCount{status, counts[status]})
+		}
+	}
+	return out
+}
