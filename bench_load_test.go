@@ -241,7 +241,7 @@ func (r *loadReport) runLoad(t *testing.T, wrk, bin string, f benchFixture, part
 
 	readers := mixedTargets(targets)
 	if parts["paced"] && f.size == "L" {
-		writes, reads := r.mixed(t, server.base, f, readers, pacedReports, "paced")
+		writes, reads := r.mixed(t, server, f, readers, pacedReports, "paced")
 		limits := map[string]time.Duration{labelProducts: targetProductsP99, labelProductsGzip: targetProductsP99,
 			labelOverview: targetOverviewP99, labelStackList: targetStackListP99}
 		cmd := partCommand("paced", f.size)
@@ -255,7 +255,7 @@ func (r *loadReport) runLoad(t *testing.T, wrk, bin string, f benchFixture, part
 		}
 	}
 	if parts["flat"] {
-		writes, reads := r.mixed(t, server.base, f, readers, 0, "flat")
+		writes, reads := r.mixed(t, server, f, readers, 0, "flat")
 		errors := writes.errors
 		for _, l := range reads {
 			errors += l.errors
@@ -274,8 +274,10 @@ func (r *loadReport) runLoad(t *testing.T, wrk, bin string, f benchFixture, part
 
 // mixed runs the writers (paced to perSecond in all, or flat out when zero) against the readers, adds its rows and
 // records any error as a failure.
-func (r *loadReport) mixed(t *testing.T, base string, f benchFixture, readers []loadTarget, perSecond float64, part string) (latencies, map[string]latencies) {
-	writes, reads := mixedLoad(t, base, f, readers, perSecond)
+func (r *loadReport) mixed(t *testing.T, server *servedProcess, f benchFixture, readers []loadTarget, perSecond float64, part string) (latencies, map[string]latencies) {
+	profiled := server.profile(t, f.size+"-"+part)
+	writes, reads := mixedLoad(t, server.base, f, readers, perSecond)
+	profiled()
 	run := fmt.Sprintf("%d writers flat out, %d readers", mixedWriters, mixedReaders)
 	if perSecond > 0 {
 		run = fmt.Sprintf("%d writers paced to %.0f reports/s, %d readers", mixedWriters, perSecond, mixedReaders)
@@ -333,6 +335,8 @@ func copyFile(t testing.TB, from, to string) {
 type servedProcess struct {
 	cmd  *exec.Cmd
 	base string
+	// debug is the base URL of its pprof endpoints, when STACKBOARD_BENCH_PROFILE asks for profiles.
+	debug string
 }
 
 func freeAddress(t *testing.T) string {
@@ -348,12 +352,19 @@ func freeAddress(t *testing.T) string {
 func startServeProcess(t *testing.T, bin, dbPath string) *servedProcess {
 	t.Helper()
 	addr := freeAddress(t)
-	cmd := exec.Command(bin, "serve", "--db", dbPath, "--addr", addr, "--write-rate", "0", "--log-level", "warn")
+	args := []string{"serve", "--db", dbPath, "--addr", addr, "--write-rate", "0", "--log-level", "warn"}
+	var debug string
+	if os.Getenv("STACKBOARD_BENCH_PROFILE") != "" {
+		debugAddr := freeAddress(t)
+		args = append(args, "--debug-addr", debugAddr)
+		debug = "http://" + debugAddr
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &servedProcess{cmd: cmd, base: "http://" + addr}
+	p := &servedProcess{cmd: cmd, base: "http://" + addr, debug: debug}
 	t.Cleanup(func() { p.stop(t) })
 	waitHealthy(t, p.base)
 	return p
@@ -372,6 +383,37 @@ func waitHealthy(t *testing.T, base string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s did not become healthy within 30 s", base)
+}
+
+// profile starts a CPU profile of the server for the mixed run's duration when STACKBOARD_BENCH_PROFILE names a
+// directory, into name.pprof there (`go tool pprof -top FILE` reads it); the returned func waits for
+// it.
+func (p *servedProcess) profile(t *testing.T, name string) (wait func()) {
+	dir := os.Getenv("STACKBOARD_BENCH_PROFILE")
+	if dir == "" || p.debug == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		seconds := int((mixedDuration - time.Second) / time.Second)
+		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", p.debug, seconds))
+		if err != nil {
+			t.Errorf("profile %s: %v", name, err)
+			return
+		}
+		defer resp.Body.Close()
+		out, err := os.Create(filepath.Join(dir, name+".pprof"))
+		if err != nil {
+			t.Errorf("profile %s: %v", name, err)
+			return
+		}
+		defer out.Close()
+		if _, err := io.Copy(out, resp.Body); err != nil {
+			t.Errorf("profile %s: %v", name, err)
+		}
+	}()
+	return func() { <-done }
 }
 
 // peakRSS is the process's high-water mark of resident memory (VmHWM).
