@@ -90,11 +90,29 @@ type cachedResponse struct {
 	// allocates nothing for them.
 	plain, gzipped representation
 
+	// headers are header's entries as a list, made once: a hit assigns them without walking a map.
+	headers []headerEntry
+
 	// makeGzip, when set, makes the gzip form from kept pieces instead of compressing body.
 	makeGzip func() []byte
 	gzipOnce sync.Once
 	// accounted is what the entry counts for in the cache's budget while stored; guarded by the cache's mu.
 	accounted int64
+}
+
+// headerEntry is one header of a cached answer, by its canonical name.
+type headerEntry struct {
+	name   string
+	values []string
+}
+
+// headerEntries lists a header's entries.
+func headerEntries(h http.Header) []headerEntry {
+	entries := make([]headerEntry, 0, len(h))
+	for name, values := range h {
+		entries = append(entries, headerEntry{name, values})
+	}
+	return entries
 }
 
 // flight is one render of a variant that requests wait for instead of rendering again.
@@ -154,9 +172,14 @@ func (c *responseCache) etag(key string, version uint64, gzipped bool) string {
 
 // lookup returns the entry of key rendered from data at least as new as version, or nil.
 func (c *responseCache) lookup(key string, version uint64) *cachedResponse {
+	return c.lookupBytes([]byte(key), version)
+}
+
+// lookupBytes is lookup by the bytes of the key, which it makes no string of.
+func (c *responseCache) lookupBytes(key []byte, version uint64) *cachedResponse {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el, ok := c.entries[key]
+	el, ok := c.entries[string(key)]
 	if !ok {
 		return nil
 	}
@@ -213,6 +236,7 @@ func (c *responseCache) run(key string, vf *variantFlights, f *flight) {
 		f.response = f.render(f.version)
 		<-c.renders
 		f.response.plain = c.representation(f.response, f.response.body, false)
+		f.response.headers = headerEntries(f.response.header)
 		if f.response.cacheable() {
 			c.store(f.response)
 		}
@@ -284,7 +308,8 @@ func (c *responseCache) stats() (entries int, bytes int64) {
 
 // cacheable reports whether the answer may serve other requests: a complete 200 with a body, for no one client.
 func (e *cachedResponse) cacheable() bool {
-	return !e.failed && e.status == http.StatusOK && len(e.body) > 0 && e.header.Get("Set-Cookie") == ""
+	cookie := e.header[setCookie]
+	return !e.failed && e.status == http.StatusOK && len(e.body) > 0 && (len(cookie) == 0 || cookie[0] == "")
 }
 
 // size is what the entry's body costs in the budget; its gzip form is added when made.
@@ -307,12 +332,19 @@ func (s *Server) cached(next http.Handler) http.Handler {
 		// The version is read before any query runs: an answer rendered from older data can only be stored
 		// under an older version, never under the one a later write made.
 		version := s.cache.version.Load()
-		key := variantKey(r, handlers.RequestFrom(r.Context()))
+		var keyBuf [192]byte
+		keyBytes := appendVariantKey(keyBuf[:0], r, handlers.RequestFrom(r.Context()))
 		gz := acceptsGzip(r.Header.Values(HeaderAcceptEncoding))
 		header := w.Header()
 		header[HeaderCacheControl] = noCache
 		ifNoneMatch := r.Header.Get(HeaderIfNoneMatch)
-		entry := s.cache.lookup(key, version)
+		entry := s.cache.lookupBytes(keyBytes, version)
+		var key string
+		if entry != nil {
+			key = entry.key
+		} else {
+			key = string(keyBytes)
+		}
 		// A tag this server made names a 200 of this variant at that version, so it is answered unseen; "*" asks
 		// whether the resource exists at all, which only the answer can tell.
 		if ifNoneMatch != "" && ifNoneMatch != "*" {
@@ -393,6 +425,7 @@ func (w *responseRecorder) response(key string, version uint64) *cachedResponse 
 // as net/http keeps them ("ETag" is kept as "Etag").
 var (
 	canonicalETag = http.CanonicalHeaderKey(HeaderETag)
+	setCookie     = http.CanonicalHeaderKey("Set-Cookie")
 	noCache       = []string{"no-cache"}
 	gzipCoding    = []string{"gzip"}
 )
@@ -400,8 +433,11 @@ var (
 // send writes an entry, gzipped when the client takes it and it is worth it.
 func (c *responseCache) send(w http.ResponseWriter, r *http.Request, entry *cachedResponse, acceptsGzip bool) {
 	header := w.Header()
-	for name, values := range entry.header {
-		header[name] = values
+	if entry.headers == nil {
+		entry.headers = headerEntries(entry.header)
+	}
+	for _, h := range entry.headers {
+		header[h.name] = h.values
 	}
 	form := c.form(entry, acceptsGzip)
 	if form == &entry.gzipped {
@@ -509,29 +545,34 @@ func (w *responseRecorder) Write(b []byte) (int, error) {
 // variantKey names what a read's answer depends on besides the data: the path and query (parameters sorted), the
 // format, when reads are scoped by token, who is reading, and whether through a browser's session.
 func variantKey(r *http.Request, req *handlers.Request) string {
-	var b strings.Builder
-	b.WriteString(req.Format.String())
-	b.WriteByte(' ')
-	b.WriteString(r.URL.Path)
+	return string(appendVariantKey(nil, r, req))
+}
+
+// appendVariantKey appends variantKey's name of a read to b: a hit looks its entry up by these bytes and makes no
+// string of them.
+func appendVariantKey(b []byte, r *http.Request, req *handlers.Request) []byte {
+	b = append(b, req.Format.String()...)
+	b = append(b, ' ')
+	b = append(b, r.URL.Path...)
 	if r.URL.RawQuery != "" {
-		b.WriteByte('?')
-		b.WriteString(r.URL.Query().Encode())
+		b = append(b, '?')
+		b = append(b, r.URL.Query().Encode()...)
 	}
 	if req.Access.ReadsRequired {
-		b.WriteString(" as ")
-		b.WriteString(req.Access.Principal())
+		b = append(b, " as "...)
+		b = append(b, req.Access.Principal()...)
 	}
 	if req.Access.Session {
 		// A page shown to a signed-in browser names its token and offers to sign out.
-		b.WriteString(" session of ")
-		b.WriteString(req.Access.Principal())
+		b = append(b, " session of "...)
+		b = append(b, req.Access.Principal()...)
 	}
 	if req.HTML() {
 		// Pages hold absolute links (a badge's Markdown) to where the reader reached the server.
-		b.WriteString(" at ")
-		b.WriteString(req.BaseURL)
+		b = append(b, " at "...)
+		b = append(b, req.BaseURL...)
 	}
-	return b.String()
+	return b
 }
 
 // acceptsGzip reports whether an Accept-Encoding header takes gzip (and does not refuse it with q=0).

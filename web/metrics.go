@@ -6,11 +6,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/expfmt"
@@ -34,6 +35,10 @@ type metrics struct {
 	fleet     *fleetCollector
 	requests  *prometheus.CounterVec
 	durations *prometheus.HistogramVec
+	// routes are each route pattern's resolved metrics; unmatched is the requests' no route took.
+	mu        sync.Mutex
+	routes    map[string]*routeMetrics
+	unmatched *routeMetrics
 }
 
 func (s *Server) newMetrics() *metrics {
@@ -49,6 +54,8 @@ func (s *Server) newMetrics() *metrics {
 			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
 		}, []string{"route", "method"}),
 	}
+	m.routes = make(map[string]*routeMetrics)
+	m.unmatched = m.route(unmatchedRoute)
 	writeBatch := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "stackboard_write_batch_size",
 		Help:    "Writes committed together in one SQLite transaction by the group committer.",
@@ -117,10 +124,113 @@ func (s *Server) newMetrics() *metrics {
 	return m
 }
 
+// routeMetrics are one route pattern's request metrics, resolved once: looking labels up in the vectors costs more
+// than the rest of a cached answer. Each method's observers are made on its first request, then read without a
+// lock.
+type routeMetrics struct {
+	pattern   string
+	requests  *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+	mu        sync.Mutex
+	methods   atomic.Pointer[[]*methodMetrics]
+}
+
+// methodMetrics are a route's metrics for one method: its duration and its counter of each status seen.
+type methodMetrics struct {
+	method   string
+	duration prometheus.Observer
+	requests *prometheus.CounterVec
+	mu       sync.Mutex
+	statuses atomic.Pointer[[]statusCounter]
+}
+
+type statusCounter struct {
+	status  int
+	counter prometheus.Counter
+}
+
+// mostResolved bounds the methods and statuses kept resolved per route; beyond them (a scanner's made-up
+// methods) requests are counted through the vectors.
+const mostResolved = 16
+
+// route returns the metrics of a route pattern, the same for every route of that pattern.
+func (m *metrics) route(pattern string) *routeMetrics {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if rm, ok := m.routes[pattern]; ok {
+		return rm
+	}
+	rm := &routeMetrics{pattern: pattern, requests: m.requests, durations: m.durations}
+	m.routes[pattern] = rm
+	return rm
+}
+
 // observe counts one answered request.
-func (m *metrics) observe(route, method string, status int, took time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.durations.WithLabelValues(route, method).Observe(took.Seconds())
+func (rm *routeMetrics) observe(method string, status int, took time.Duration) {
+	mm := rm.method(method)
+	if mm == nil {
+		rm.requests.WithLabelValues(rm.pattern, method, strconv.Itoa(status)).Inc()
+		rm.durations.WithLabelValues(rm.pattern, method).Observe(took.Seconds())
+		return
+	}
+	mm.counter(status).Inc()
+	mm.duration.Observe(took.Seconds())
+}
+
+func (rm *routeMetrics) method(method string) *methodMetrics {
+	if list := rm.methods.Load(); list != nil {
+		for _, mm := range *list {
+			if mm.method == method {
+				return mm
+			}
+		}
+	}
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	var list []*methodMetrics
+	if current := rm.methods.Load(); current != nil {
+		list = *current
+	}
+	for _, mm := range list {
+		if mm.method == method {
+			return mm
+		}
+	}
+	if len(list) >= mostResolved {
+		return nil
+	}
+	mm := &methodMetrics{method: method, duration: rm.durations.WithLabelValues(rm.pattern, method),
+		requests: rm.requests.MustCurryWith(prometheus.Labels{"route": rm.pattern, "method": method})}
+	grown := append(slices.Clip(list), mm)
+	rm.methods.Store(&grown)
+	return mm
+}
+
+func (mm *methodMetrics) counter(status int) prometheus.Counter {
+	if list := mm.statuses.Load(); list != nil {
+		for _, sc := range *list {
+			if sc.status == status {
+				return sc.counter
+			}
+		}
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	var list []statusCounter
+	if current := mm.statuses.Load(); current != nil {
+		list = *current
+	}
+	for _, sc := range list {
+		if sc.status == status {
+			return sc.counter
+		}
+	}
+	counter := mm.requests.WithLabelValues(strconv.Itoa(status))
+	if len(list) < mostResolved {
+		grown := append(slices.Clip(list), statusCounter{status, counter})
+		mm.statuses.Store(&grown)
+	}
+	return counter
 }
 
 // metricsFormat is the exposition format /metrics answers in: Prometheus text, which every scraper reads.
@@ -165,32 +275,6 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set(HeaderCacheControl, "no-store")
 	s.MetricsHandler().ServeHTTP(w, r)
 	return nil
-}
-
-// routeInfo carries the matched route's pattern from inside the router out to the middleware around it.
-type routeInfo struct {
-	pattern string
-}
-
-type routeInfoKey struct{}
-
-func withRouteInfo(ctx context.Context) (context.Context, *routeInfo) {
-	info := &routeInfo{pattern: unmatchedRoute}
-	return context.WithValue(ctx, routeInfoKey{}, info), info
-}
-
-// recordRoute is router middleware: it notes the pattern of the route that matched.
-func recordRoute(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if info, ok := r.Context().Value(routeInfoKey{}).(*routeInfo); ok {
-			if route := mux.CurrentRoute(r); route != nil {
-				if pattern, err := route.GetPathTemplate(); err == nil {
-					info.pattern = pattern
-				}
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // lastLook is the time of the watcher's last successful look at the database; zero before the first.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
@@ -23,6 +24,9 @@ type statusRecorder struct {
 	bytes int
 	// beforeAnswer, when set, runs once just before the status goes out.
 	beforeAnswer func()
+	// route is the metrics of the route that took the request, which its pipeline notes; nil until one did (a
+	// URL no route matches, a Host refused before routing).
+	route *routeMetrics
 }
 
 func (w *statusRecorder) WriteHeader(status int) {
@@ -49,26 +53,42 @@ func (w *statusRecorder) Unwrap() http.ResponseWriter {
 	return w.ResponseWriter
 }
 
+// exchange is what common keeps about one request, in one allocation: the decisions the handlers read and the
+// recorder of the answer.
+type exchange struct {
+	recorder statusRecorder
+	req      handlers.Request
+	// id is the X-Request-Id header value when the server made the id.
+	id [1]string
+}
+
 // common wraps every request: it gives it a request id (the client's Client-Request-Id when it sent a usable one),
 // echoes that id, negotiates the format, recovers from panics through the error adapter, and writes the access
 // log. The route pipeline fills in the rest of the handlers.Request it starts.
 func (s *Server) common(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get(HeaderClientRequestID)
-		if usableRequestID(id) {
-			w.Header().Set(HeaderClientRequestID, id)
+		x := &exchange{}
+		header := w.Header()
+		// The client's id is echoed in the very slice the request came with: net/http only reads it.
+		var id string
+		if sent := r.Header[HeaderClientRequestID]; len(sent) > 0 && usableRequestID(sent[0]) {
+			id = sent[0]
+			header[HeaderClientRequestID] = sent[:1:1]
+			header[HeaderRequestID] = sent[:1:1]
 		} else {
 			id = newRequestID()
+			x.id[0] = id
+			header[HeaderRequestID] = x.id[:]
 		}
-		w.Header().Set(HeaderRequestID, id)
 		// The format is negotiated here, once; the family is the API prefix's until a route declares its own,
 		// so that refusals before routing (a Host not allowed) answer in the right shape too.
-		req := &handlers.Request{ID: id, Family: prefixFamily(r.URL.Path), BaseURL: s.baseURL(r)}
+		req := &x.req
+		req.ID, req.Family = id, prefixFamily(r.URL.Path)
 		req.Format, req.FormatErr = negotiate(r)
-		ctx, route := withRouteInfo(handlers.WithRequest(r.Context(), req))
-		r = r.WithContext(ctx)
-		recorder := &statusRecorder{ResponseWriter: w}
+		r = r.WithContext(handlers.WithRequest(r.Context(), req))
+		recorder := &x.recorder
+		recorder.ResponseWriter = w
 		if isWrite(r.Method) {
 			// A write has committed by the time it answers; a new data version before the answer goes out means
 			// the client's next read cannot be served from the cache of the old data.
@@ -87,9 +107,18 @@ func (s *Server) common(next http.Handler) http.Handler {
 			}
 			took := time.Since(start)
 			status := cmp.Or(recorder.status, http.StatusOK) // a handler that writes nothing answers 200
-			s.metrics.observe(route.pattern, r.Method, status, took)
-			s.log.InfoContext(r.Context(), "request", "method", r.Method, "route", route.pattern, "path", r.URL.Path,
-				"status", status, "bytes", recorder.bytes, "duration_ms", took.Milliseconds(), "request_id", id)
+			route := recorder.route
+			if route == nil {
+				route = s.metrics.unmatched
+			}
+			route.observe(r.Method, status, took)
+			// Above info the line costs nothing: no attribute is made unless it is written.
+			if ctx := r.Context(); s.log.Enabled(ctx, slog.LevelInfo) {
+				s.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("method", r.Method),
+					slog.String("route", route.pattern), slog.String("path", r.URL.Path), slog.Int("status", status),
+					slog.Int("bytes", recorder.bytes), slog.Int64("duration_ms", took.Milliseconds()),
+					slog.String("request_id", id))
+			}
 		}()
 		next.ServeHTTP(recorder, r)
 	})

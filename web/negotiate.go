@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"stackboard/handlers"
 )
@@ -39,7 +41,11 @@ func negotiate(r *http.Request) (handlers.Format, error) {
 	if hxRequest && !fullPage {
 		html = handlers.FormatPartial
 	}
-	switch value := r.URL.Query().Get("format"); value {
+	value := ""
+	if r.URL.RawQuery != "" {
+		value = r.URL.Query().Get("format")
+	}
+	switch value {
 	case "json":
 		return handlers.FormatJSON, nil
 	case "html":
@@ -54,7 +60,7 @@ func negotiate(r *http.Request) (handlers.Format, error) {
 		// An htmx request always wants HTML, whatever its Accept says: the fragment, or for history restores and
 		// boosted navigations the whole page.
 		return html, nil
-	case prefersHTML(r.Header.Values(HeaderAccept)):
+	case prefersHTMLKnown(r.Header.Values(HeaderAccept)):
 		return handlers.FormatPage, nil
 	}
 	return handlers.FormatJSON, nil
@@ -80,6 +86,53 @@ func withoutFormat(r *http.Request) *http.Request {
 	q.Del("format")
 	clone.URL.RawQuery = q.Encode()
 	return clone
+}
+
+// acceptVerdicts remember prefersHTML's answer for the Accept headers seen so far, which are few (every browser
+// sends one of a handful), so that a request does not parse its Accept again. The map is replaced, never changed,
+// so reads take no lock.
+var acceptVerdicts struct {
+	mu    sync.Mutex
+	known atomic.Pointer[map[string]bool]
+}
+
+// Limits of acceptVerdicts: how many headers it remembers, and how long one may be.
+const (
+	mostAcceptVerdicts = 64
+	longestKeptAccept  = 512
+)
+
+// prefersHTMLKnown is prefersHTML, answered from acceptVerdicts when the header was seen before.
+func prefersHTMLKnown(accept []string) bool {
+	if len(accept) != 1 || len(accept[0]) > longestKeptAccept {
+		return prefersHTML(accept)
+	}
+	known := acceptVerdicts.known.Load()
+	if known != nil {
+		if verdict, ok := (*known)[accept[0]]; ok {
+			return verdict
+		}
+	}
+	verdict := prefersHTML(accept)
+	acceptVerdicts.mu.Lock()
+	defer acceptVerdicts.mu.Unlock()
+	known = acceptVerdicts.known.Load()
+	if known == nil || len(*known) < mostAcceptVerdicts {
+		grown := make(map[string]bool, 1+len(mapOrNil(known)))
+		for k, v := range mapOrNil(known) {
+			grown[k] = v
+		}
+		grown[strings.Clone(accept[0])] = verdict
+		acceptVerdicts.known.Store(&grown)
+	}
+	return verdict
+}
+
+func mapOrNil(m *map[string]bool) map[string]bool {
+	if m == nil {
+		return nil
+	}
+	return *m
 }
 
 // prefersHTML reports whether an Accept header ranks text/html above application/json. A tie goes to JSON unless

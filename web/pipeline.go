@@ -13,7 +13,10 @@ import (
 
 // route is what a route declares about its requests; routes.go gives one to every URL and method.
 type route struct {
-	family handlers.Family
+	// pattern is the route's path template, which its metrics and access log lines name; empty for the answers
+	// of URLs no route matches.
+	pattern string
+	family  handlers.Family
 	// write marks routes that change data: they need a write token, pass the cross-origin guard and count
 	// against the rate limit.
 	write bool
@@ -41,10 +44,21 @@ func (s *Server) pipeline(rt route, fn handlerFunc) http.Handler {
 		next = s.cached(next)
 	}
 	vary := []string{s.vary(rt)}
+	var metrics *routeMetrics
+	if rt.pattern != "" {
+		metrics = s.metrics.route(rt.pattern)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if recorder, ok := w.(*statusRecorder); ok && metrics != nil {
+			recorder.route = metrics
+		}
 		req := handlers.RequestFrom(r.Context())
 		req.Family, req.Write, req.Project, req.Failure = rt.family, rt.write, rt.project, rt.failure
 		req.Unkept = !s.watch.current()
+		if req.HTML() || rt.image {
+			// Only pages (and badges' Markdown) hold absolute links; JSON answers need no base URL made.
+			req.BaseURL = s.baseURL(r)
+		}
 		w.Header()[HeaderVary] = vary
 		if req.FormatErr != nil {
 			s.renderError(w, r, &handlers.Error{Status: http.StatusBadRequest, Message: req.FormatErr.Error()})

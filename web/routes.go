@@ -64,7 +64,6 @@ func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
 	// secure refuses paths with dot segments; mux's cleaning would answer them with a 301 instead.
 	r.SkipClean(true)
-	r.Use(recordRoute)
 	r.NotFoundHandler = s.unmatched(func(w http.ResponseWriter, r *http.Request) error {
 		return &handlers.Error{Status: http.StatusNotFound, Message: "Not Found: no page or API at " + r.URL.Path}
 	})
@@ -72,6 +71,7 @@ func (s *Server) routes() http.Handler {
 		return &handlers.Error{Status: http.StatusMethodNotAllowed, Message: "Method Not Allowed: " + r.Method + " " + r.URL.Path}
 	})
 	handle := func(path string, rt route, fn handlerFunc, methods ...string) {
+		rt.pattern = path
 		r.Handle(path, s.pipeline(rt, fn)).Methods(methods...)
 	}
 	const get, head, post, put, patch, del = http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete
@@ -85,7 +85,9 @@ func (s *Server) routes() http.Handler {
 	}
 	// Browsers ask for /favicon.ico on documents that name no icon, such as the JSON of a "View JSON" link.
 	handle("/favicon.ico", openPage, redirectTo(static.URL("favicon.svg")), get, head)
-	r.PathPrefix("/static/").Handler(s.pipeline(openPage, staticFiles(static.Files))).Methods(get, head)
+	staticRoute := openPage
+	staticRoute.pattern = "/static/"
+	r.PathPrefix(staticRoute.pattern).Handler(s.pipeline(staticRoute, staticFiles(static.Files))).Methods(get, head)
 
 	handle("/events", page, s.events, get)
 	handle("/login", openPage, s.login, get, head)
@@ -118,7 +120,9 @@ func (s *Server) routes() http.Handler {
 	handle(stack+"/services/{service_name}", rfWrite, services.Delete, del)
 
 	s.router = r
-	return s.common(s.secure(r))
+	// The dispatcher finds each request's route as r would; routes stay plain paths and methods (no Use, Headers
+	// or MatcherFunc), which it reads.
+	return s.common(s.secure(newDispatcher(r)))
 }
 
 // unmatched answers a URL or method no route takes, in the family of the API prefix it falls under.

@@ -26,12 +26,16 @@ const (
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
-// securityHeaders go on every answer; the slices are shared, as net/http only reads them.
-var securityHeaders = http.Header{
-	HeaderContentSecurityPolicy: {contentSecurityPolicy},
-	HeaderReferrerPolicy:        {"same-origin"},
-	HeaderContentTypeOptions:    {"nosniff"},
-	HeaderFrameOptions:          {"DENY"},
+// securityHeaders go on every answer, by their canonical names; the value slices are made once and shared, as
+// net/http only reads them.
+var securityHeaders = []struct {
+	name   string
+	values []string
+}{
+	{HeaderContentSecurityPolicy, []string{contentSecurityPolicy}},
+	{HeaderReferrerPolicy, []string{"same-origin"}},
+	{HeaderContentTypeOptions, []string{"nosniff"}},
+	{HeaderFrameOptions, []string{"DENY"}},
 }
 
 // secure sets the browser security headers on every answer, refuses a Host the server does not answer to, and
@@ -39,8 +43,8 @@ var securityHeaders = http.Header{
 func (s *Server) secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		for name, values := range securityHeaders {
-			h[name] = values
+		for _, sh := range securityHeaders {
+			h[sh.name] = sh.values
 		}
 		if err := s.hosts.check(r.Host); err != nil {
 			s.renderError(w, r, err)
@@ -137,25 +141,40 @@ func AllowedHosts(addr, publicURL string, extra []string) ([]string, error) {
 // folder. It refuses a malformed query string too. An API client gets a 400 in its family's shape instead.
 func checkPath(u *url.URL) error {
 	raw := u.EscapedPath()
-	lower := strings.ToLower(raw)
-	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(raw, `\`) {
+	if strings.IndexByte(raw, '\\') >= 0 || containsFold(raw, "%2f") || containsFold(raw, "%5c") {
 		return badPath(u.Path, "an encoded '/' or a '\\'")
 	}
-	if _, err := url.ParseQuery(u.RawQuery); err != nil {
-		// The handlers would see a query with the bad pair quietly left out.
-		return &handlers.Error{Status: http.StatusBadRequest, Message: "Bad Request: the query string is malformed: " + err.Error()}
+	if u.RawQuery != "" {
+		if _, err := url.ParseQuery(u.RawQuery); err != nil {
+			// The handlers would see a query with the bad pair quietly left out.
+			return &handlers.Error{Status: http.StatusBadRequest, Message: "Bad Request: the query string is malformed: " + err.Error()}
+		}
 	}
 	if u.Path == "/" {
 		return nil
 	}
-	segments := strings.Split(strings.TrimPrefix(u.Path, "/"), "/")
-	for i, segment := range segments {
-		switch {
-		case segment == "" && i < len(segments)-1, segment == "." || segment == "..":
+	// Segment by segment, without splitting: empty ones (but a trailing slash), "." and "..".
+	rest := strings.TrimPrefix(u.Path, "/")
+	for {
+		segment, after, more := strings.Cut(rest, "/")
+		if segment == "." || segment == ".." || segment == "" && more {
 			return badPath(u.Path, "empty, '.' or '..' segments")
 		}
+		if !more {
+			return nil
+		}
+		rest = after
 	}
-	return nil
+}
+
+// containsFold reports whether s holds sub, an ASCII lower-case string, in any case.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 func badPath(path, what string) error {
