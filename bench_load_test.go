@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // The load runs of `make bench`. They need wrk (Debian's package) and run only when STACKBOARD_BENCH is set; nginx
@@ -276,8 +278,14 @@ func (r *loadReport) runLoad(t *testing.T, wrk, bin string, f benchFixture, part
 // records any error as a failure.
 func (r *loadReport) mixed(t *testing.T, server *servedProcess, f benchFixture, readers []loadTarget, perSecond float64, part string) (latencies, map[string]latencies) {
 	profiled := server.profile(t, f.size+"-"+part)
+	before := server.commits(t)
 	writes, reads := mixedLoad(t, server.base, f, readers, perSecond)
 	profiled()
+	if after := server.commits(t); after.count > before.count {
+		n := after.count - before.count
+		r.notes = append(r.notes, fmt.Sprintf("%s %s run: %.0f commits, %.1f writes per commit, %s per commit on average (`stackboard_write_batch_size`, `stackboard_write_commit_duration_seconds`)",
+			f.size, part, n, (after.writes-before.writes)/n, ms(time.Duration((after.seconds-before.seconds)/n*float64(time.Second)))))
+	}
 	run := fmt.Sprintf("%d writers flat out, %d readers", mixedWriters, mixedReaders)
 	if perSecond > 0 {
 		run = fmt.Sprintf("%d writers paced to %.0f reports/s, %d readers", mixedWriters, perSecond, mixedReaders)
@@ -414,6 +422,33 @@ func (p *servedProcess) profile(t *testing.T, name string) (wait func()) {
 		}
 	}()
 	return func() { <-done }
+}
+
+// commitTotals are the group committer's running totals, from the server's /metrics.
+type commitTotals struct{ count, writes, seconds float64 }
+
+// commits reads the group committer's totals (zero on PostgreSQL, which has no committer).
+func (p *servedProcess) commits(t *testing.T) commitTotals {
+	t.Helper()
+	resp, err := http.Get(p.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var totals commitTotals
+	if batch := families["stackboard_write_batch_size"]; batch != nil {
+		h := batch.GetMetric()[0].GetHistogram()
+		totals.count, totals.writes = float64(h.GetSampleCount()), h.GetSampleSum()
+	}
+	if took := families["stackboard_write_commit_duration_seconds"]; took != nil {
+		totals.seconds = took.GetMetric()[0].GetHistogram().GetSampleSum()
+	}
+	return totals
 }
 
 // peakRSS is the process's high-water mark of resident memory (VmHWM).
