@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,6 +38,10 @@ const replicaDelaySamples = 50
 func TestBenchEngines(t *testing.T) {
 	if os.Getenv("STACKBOARD_BENCH") == "" {
 		t.Skip("STACKBOARD_BENCH is not set; `make bench` runs this")
+	}
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		t.Fatal("wrk is needed for the load runs: apt-get install -y wrk")
 	}
 	type engine struct{ name, dsn string }
 	engines := []engine{{"SQLite", filepath.Join(t.TempDir(), "M.db")}}
@@ -83,7 +88,7 @@ func TestBenchEngines(t *testing.T) {
 		progress("engines: %s replica-to-replica delay p50 %s, max %s", e.name, ms(delays[len(delays)/2]), ms(delays[len(delays)-1]))
 		b.stop(t)
 
-		reports, reads := mixedLoad(t, a.base, f, mixedTargets(f.loadTargets()), 0)
+		reports, reads := mixedLoad(t, wrk, a.base, f, mixedTargets(f.loadTargets()), 0)
 		readers := allReads(reads)
 		add(i, fmt.Sprintf("M status reports (%d writers) with %d readers: writes/s, p99; errors", mixedWriters, mixedReaders),
 			fmt.Sprintf("%.0f/s, p99 %s; %d errors (readers %.0f req/s, p99 %s)", reports.perSecond, ms(reports.p99),

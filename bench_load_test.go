@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -22,6 +23,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // The load runs of `make bench`. They need wrk (Debian's package) and run only when STACKBOARD_BENCH is set; nginx
@@ -239,28 +242,36 @@ func (r *loadReport) runLoad(t *testing.T, wrk, bin string, f benchFixture, part
 			"≤ "+ms(targetFirstByteP99), worstFirst <= targetFirstByteP99, partCommand("warm", f.size))
 	}
 
-	readers := mixedTargets(targets)
+	// Each mixed run has its 16 readers on one target, as the issue measured ("8 writers + 16 readers of
+	// /api/products"): readers of several targets at once would measure how the targets share the cores.
+	byLabel := make(map[string]loadTarget)
+	for _, target := range targets {
+		byLabel[target.label] = target
+	}
 	if parts["paced"] && f.size == "L" {
-		writes, reads := r.mixed(t, server, f, readers, pacedReports, "paced")
-		limits := map[string]time.Duration{labelProducts: targetProductsP99, labelProductsGzip: targetProductsP99,
-			labelOverview: targetOverviewP99, labelStackList: targetStackListP99}
+		limits := []struct {
+			label string
+			p99   time.Duration
+		}{{labelProducts, targetProductsP99}, {labelProductsGzip, targetProductsP99}, {labelOverview, targetOverviewP99},
+			{labelStackList, targetStackListP99}, {labelStackPage, targetStackListP99}}
 		cmd := partCommand("paced", f.size)
-		r.check(f.size, fmt.Sprintf("status reports/s the %d paced writers got done (asked: %d/s)", mixedWriters, pacedReports),
-			strconv.FormatFloat(writes.perSecond, 'f', 0, 64), "≥ 2000", writes.perSecond >= 2000, cmd)
-		for _, target := range readers {
-			if limit, ok := limits[target.label]; ok {
-				got := reads[target.label]
-				r.check(f.size, target.label+" p99 under those writes", ms(got.p99), "≤ "+ms(limit), got.count > 0 && got.p99 <= limit, cmd)
-			}
+		slowest := math.MaxFloat64
+		for i, limit := range limits {
+			writes, reads := r.mixed(t, wrk, server, f, []loadTarget{byLabel[limit.label]}, pacedReports, "paced", i)
+			slowest = min(slowest, writes.perSecond)
+			got := reads[limit.label]
+			r.check(f.size, limit.label+" p99 under those writes", ms(got.p99), "≤ "+ms(limit.p99), got.perSecond > 0 && got.p99 <= limit.p99, cmd)
 		}
+		r.check(f.size, fmt.Sprintf("status reports/s the %d paced writers got done (asked: %d/s), the lowest of %d runs", mixedWriters, pacedReports, len(limits)),
+			strconv.FormatFloat(slowest, 'f', 0, 64), "≥ 2000", slowest >= 2000, cmd)
 	}
 	if parts["flat"] {
-		writes, reads := r.mixed(t, server, f, readers, 0, "flat")
+		writes, reads := r.mixed(t, wrk, server, f, []loadTarget{byLabel[labelProductsGzip]}, 0, "flat", 0)
 		errors := writes.errors
 		for _, l := range reads {
 			errors += l.errors
 		}
-		r.check(f.size, fmt.Sprintf("status reports/s, %d writers flat out, %d readers, errors", mixedWriters, mixedReaders),
+		r.check(f.size, fmt.Sprintf("status reports/s, %d writers flat out, %d readers of %s, errors", mixedWriters, mixedReaders, labelProductsGzip),
 			fmt.Sprintf("%.0f, %d errors", writes.perSecond, errors), fmt.Sprintf("≥ %d, 0 errors", targetReportsPerSec),
 			writes.perSecond >= targetReportsPerSec && errors == 0, partCommand("flat", f.size))
 	}
@@ -274,29 +285,35 @@ func (r *loadReport) runLoad(t *testing.T, wrk, bin string, f benchFixture, part
 
 // mixed runs the writers (paced to perSecond in all, or flat out when zero) against the readers, adds its rows and
 // records any error as a failure.
-func (r *loadReport) mixed(t *testing.T, server *servedProcess, f benchFixture, readers []loadTarget, perSecond float64, part string) (latencies, map[string]latencies) {
-	profiled := server.profile(t, f.size+"-"+part)
-	writes, reads := mixedLoad(t, server.base, f, readers, perSecond)
+func (r *loadReport) mixed(t *testing.T, wrk string, server *servedProcess, f benchFixture, readers []loadTarget, perSecond float64, part string, run int) (latencies, map[string]latencies) {
+	profiled := server.profile(t, fmt.Sprintf("%s-%s-%d", f.size, part, run))
+	before := server.commits(t)
+	writes, reads := mixedLoad(t, wrk, server.base, f, readers, perSecond)
 	profiled()
-	run := fmt.Sprintf("%d writers flat out, %d readers", mixedWriters, mixedReaders)
+	if after := server.commits(t); after.count > before.count {
+		n := after.count - before.count
+		r.notes = append(r.notes, fmt.Sprintf("%s %s run %d: %.0f commits, %.1f writes per commit, %s per commit on average (`stackboard_write_batch_size`, `stackboard_write_commit_duration_seconds`)",
+			f.size, part, run, n, (after.writes-before.writes)/n, ms(time.Duration((after.seconds-before.seconds)/n*float64(time.Second)))))
+	}
+	name := fmt.Sprintf("%d writers flat out, %d readers", mixedWriters, mixedReaders)
 	if perSecond > 0 {
-		run = fmt.Sprintf("%d writers paced to %.0f reports/s, %d readers", mixedWriters, perSecond, mixedReaders)
+		name = fmt.Sprintf("%d writers paced to %.0f reports/s, %d readers", mixedWriters, perSecond, mixedReaders)
 	}
 	cmd := partCommand(part, f.size)
-	r.mixedRows = append(r.mixedRows, []string{f.size, run, strconv.FormatFloat(writes.perSecond, 'f', 0, 64), writes.String(),
+	r.mixedRows = append(r.mixedRows, []string{f.size, name, strconv.FormatFloat(writes.perSecond, 'f', 0, 64), writes.String(),
 		"(status reports: PATCH of a stack, PUT of a service)", "", "", strconv.FormatInt(writes.errors, 10), cmd})
 	if writes.errors > 0 {
-		r.failures = append(r.failures, fmt.Sprintf("%s %s: %d status reports failed", f.size, run, writes.errors))
+		r.failures = append(r.failures, fmt.Sprintf("%s %s: %d status reports failed", f.size, name, writes.errors))
 	}
 	for _, target := range readers {
 		l := reads[target.label]
-		r.mixedRows = append(r.mixedRows, []string{f.size, run, "", "", target.label, strconv.FormatFloat(l.perSecond, 'f', 0, 64), l.String(),
+		r.mixedRows = append(r.mixedRows, []string{f.size, name, "", "", target.label, strconv.FormatFloat(l.perSecond, 'f', 0, 64), l.String(),
 			strconv.FormatInt(l.errors, 10), cmd})
 		if l.errors > 0 {
-			r.failures = append(r.failures, fmt.Sprintf("%s %s: %d reads of %s failed", f.size, run, l.errors, target.label))
+			r.failures = append(r.failures, fmt.Sprintf("%s %s: %d reads of %s failed", f.size, name, l.errors, target.label))
 		}
 	}
-	progress("%s %s: %.0f writes/s, p99 %s", f.size, run, writes.perSecond, ms(writes.p99))
+	progress("%s %s: %.0f writes/s, p99 %s", f.size, name, writes.perSecond, ms(writes.p99))
 	return writes, reads
 }
 
@@ -414,6 +431,33 @@ func (p *servedProcess) profile(t *testing.T, name string) (wait func()) {
 		}
 	}()
 	return func() { <-done }
+}
+
+// commitTotals are the group committer's running totals, from the server's /metrics.
+type commitTotals struct{ count, writes, seconds float64 }
+
+// commits reads the group committer's totals (zero on PostgreSQL, which has no committer).
+func (p *servedProcess) commits(t *testing.T) commitTotals {
+	t.Helper()
+	resp, err := http.Get(p.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var totals commitTotals
+	if batch := families["stackboard_write_batch_size"]; batch != nil {
+		h := batch.GetMetric()[0].GetHistogram()
+		totals.count, totals.writes = float64(h.GetSampleCount()), h.GetSampleSum()
+	}
+	if took := families["stackboard_write_commit_duration_seconds"]; took != nil {
+		totals.seconds = took.GetMetric()[0].GetHistogram().GetSampleSum()
+	}
+	return totals
 }
 
 // peakRSS is the process's high-water mark of resident memory (VmHWM).
@@ -610,7 +654,17 @@ var wrkErrors = regexp.MustCompile(`(?m)Non-2xx or 3xx responses: (\d+)|Socket e
 // or socket error fails the run. It returns the command it ran, for the report.
 func runWrk(t *testing.T, wrk, target string, header http.Header) (latencies, string) {
 	t.Helper()
-	args := []string{"-t1", "-c" + strconv.Itoa(loadConnections), "-d" + strconv.Itoa(int(loadDuration.Seconds())) + "s",
+	result, command, err := wrkRun(wrk, target, header, loadConnections, loadDuration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return result, command
+}
+
+// wrkRun loads one URL with wrk (one thread, connections kept alive, for duration) and reads its summary; any
+// non-2xx answer or socket error is an error. It returns the command it ran, for the report.
+func wrkRun(wrk, target string, header http.Header, connections int, duration time.Duration) (latencies, string, error) {
+	args := []string{"-t1", "-c" + strconv.Itoa(connections), "-d" + strconv.Itoa(int(duration.Seconds())) + "s",
 		"--timeout", "10s", "--latency"}
 	names := slices.Sorted(func(yield func(string) bool) {
 		for name := range header {
@@ -635,7 +689,7 @@ func runWrk(t *testing.T, wrk, target string, header http.Header) (latencies, st
 	command += "`"
 	out, err := exec.Command(wrk, args...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("%s: %v\n%s", command, err, out)
+		return latencies{}, command, fmt.Errorf("%s: %v\n%s", command, err, out)
 	}
 	var result latencies
 	if m := wrkRate.FindSubmatch(out); m != nil {
@@ -658,12 +712,12 @@ func runWrk(t *testing.T, wrk, target string, header http.Header) (latencies, st
 		}
 	}
 	if result.errors > 0 {
-		t.Fatalf("%s saw %d errors (non-2xx answers or socket errors): a run with errors has failed\n%s", command, result.errors, out)
+		return result, command, fmt.Errorf("%s saw %d errors (non-2xx answers or socket errors): a run with errors has failed\n%s", command, result.errors, out)
 	}
 	if result.perSecond == 0 {
-		t.Fatalf("%s: nothing answered\n%s", command, out)
+		return result, command, fmt.Errorf("%s: nothing answered\n%s", command, out)
 	}
-	return result, command
+	return result, command, nil
 }
 
 // benchClient keeps connections alive for the Go-driven runs; it takes gzip bodies as they come.
@@ -733,7 +787,7 @@ func readsAfterWrites(t *testing.T, base string, f benchFixture, target loadTarg
 // mixedLoad runs deploy tools' status reports (PATCH of a stack, PUT of a service) against readers of targets, in
 // turn, and counts what each side got done. perSecond, when not zero, paces the writers to that many reports a
 // second in all (a writer that falls behind sends at once until it catches up).
-func mixedLoad(t *testing.T, base string, f benchFixture, targets []loadTarget, perSecond float64) (writes latencies, reads map[string]latencies) {
+func mixedLoad(t *testing.T, wrk, base string, f benchFixture, targets []loadTarget, perSecond float64) (writes latencies, reads map[string]latencies) {
 	t.Helper()
 	var stackNames []string
 	var listed struct {
@@ -751,11 +805,6 @@ func mixedLoad(t *testing.T, base string, f benchFixture, targets []loadTarget, 
 	deadline := start.Add(mixedDuration)
 	var mu sync.Mutex
 	var writeTimes []time.Duration
-	readTimes := make(map[string][]time.Duration)
-	readErrors := make(map[string]*atomic.Int64)
-	for _, target := range targets {
-		readErrors[target.label] = new(atomic.Int64)
-	}
 	var writeErrors atomic.Int64
 	var wg sync.WaitGroup
 	for w := range mixedWriters {
@@ -793,36 +842,35 @@ func mixedLoad(t *testing.T, base string, f benchFixture, targets []loadTarget, 
 			mu.Unlock()
 		}()
 	}
-	for r := range mixedReaders {
+	// The readers are wrk processes, one per target, sharing the connections out: a Go client reading 9.5 MB
+	// answers took as much of the two cores as the server did, and measured itself more than the server.
+	readResults := make(map[string]latencies)
+	var readFailures []error
+	for i, target := range targets {
+		connections := mixedReaders / len(targets)
+		if i < mixedReaders%len(targets) {
+			connections++
+		}
+		if connections == 0 {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mine := make(map[string][]time.Duration)
-			for i := 0; time.Now().Before(deadline); i++ {
-				target := targets[(r+i)%len(targets)]
-				began := time.Now()
-				code, _, err := send(http.MethodGet, base+target.path, target.header, "")
-				if err != nil || code != http.StatusOK {
-					readErrors[target.label].Add(1)
-					continue
-				}
-				mine[target.label] = append(mine[target.label], time.Since(began))
-			}
+			result, _, err := wrkRun(wrk, base+target.path, target.header, connections, mixedDuration)
 			mu.Lock()
-			for label, times := range mine {
-				readTimes[label] = append(readTimes[label], times...)
+			defer mu.Unlock()
+			readResults[target.label] = result
+			if err != nil {
+				readFailures = append(readFailures, err)
 			}
-			mu.Unlock()
 		}()
 	}
 	wg.Wait()
 	writes = summarise(writeTimes, mixedDuration)
 	writes.errors = writeErrors.Load()
-	reads = make(map[string]latencies)
-	for _, target := range targets {
-		l := summarise(readTimes[target.label], mixedDuration)
-		l.errors = readErrors[target.label].Load()
-		reads[target.label] = l
+	for _, err := range readFailures {
+		t.Error(err)
 	}
-	return writes, reads
+	return writes, readResults
 }

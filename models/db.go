@@ -88,8 +88,11 @@ func scanTimesInUTC(_ context.Context, conn *pgx.Conn) error {
 	return nil
 }
 
-// Close closes the database's connections.
+// Close closes the database's connections; writes after it fail.
 func Close(db *gorm.DB) error {
+	if committer, ok := db.Config.Plugins[committerName].(*groupCommitter); ok {
+		committer.close()
+	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return err

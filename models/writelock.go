@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -27,6 +28,13 @@ type groupCommitter struct {
 	mu      sync.Mutex
 	queue   []*pendingWrite
 	running bool
+
+	// conn is the connection the committing writer writes on while writes keep coming; only the committing
+	// writer touches it, and it goes back to the pool when no write came for connIdleTime.
+	conn *writeConn
+	idle *time.Timer
+	// closed is set once the database is closed: the committer opens no connection after it.
+	closed bool
 
 	observer commitObserver
 }
@@ -92,6 +100,11 @@ func (c *groupCommitter) commitAll() {
 		n := min(len(c.queue), mostWritesPerCommit)
 		if n == 0 {
 			c.running = false
+			if c.idle == nil {
+				c.idle = time.AfterFunc(connIdleTime, c.closeIdle)
+			} else {
+				c.idle.Reset(connIdleTime)
+			}
 			c.mu.Unlock()
 			return
 		}
@@ -105,7 +118,7 @@ func (c *groupCommitter) commitAll() {
 // commit runs one batch in one transaction.
 func (c *groupCommitter) commit(batch []*pendingWrite) {
 	start := time.Now()
-	err := c.db.WithContext(context.WithoutCancel(batch[0].ctx)).Transaction(func(tx *gorm.DB) error {
+	err := c.transaction(context.WithoutCancel(batch[0].ctx), func(tx *gorm.DB) error {
 		for _, w := range batch {
 			if err := w.ctx.Err(); err != nil {
 				w.err = fmt.Errorf("write abandoned: %w", err)
@@ -139,6 +152,91 @@ func (c *groupCommitter) commit(batch []*pendingWrite) {
 		}
 		close(w.done)
 	}
+}
+
+// errDatabaseClosed is the answer to a write after the database was closed.
+var errDatabaseClosed = errors.New("sql: database is closed")
+
+// connIdleTime is how long the write connection stays open after the last write.
+const connIdleTime = time.Second
+
+// close waits for the committing writer, gives the write connection back, and refuses connections after it, so
+// that no write outlives the database's Close on a connection it held.
+func (c *groupCommitter) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	for {
+		c.mu.Lock()
+		if !c.running {
+			conn := c.conn
+			c.conn = nil
+			c.mu.Unlock()
+			if conn != nil {
+				conn.close(false)
+			}
+			return
+		}
+		c.mu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// closeIdle gives the write connection back to the pool unless a writer is committing.
+func (c *groupCommitter) closeIdle() {
+	c.mu.Lock()
+	conn := c.conn
+	if c.running {
+		conn = nil
+	} else {
+		c.conn = nil
+	}
+	c.mu.Unlock()
+	if conn != nil {
+		conn.close(false)
+	}
+}
+
+// transaction runs fn in one transaction on the committer's write connection, opening it when there is none.
+func (c *groupCommitter) transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if c.conn == nil {
+		c.mu.Lock()
+		closed := c.closed
+		c.mu.Unlock()
+		if closed {
+			return errDatabaseClosed
+		}
+		pool, err := c.db.DB()
+		if err != nil {
+			return err
+		}
+		if c.conn, err = openWriteConn(ctx, pool); err != nil {
+			return err
+		}
+	}
+	if err := c.conn.begin(ctx); err != nil {
+		c.dropConn()
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := c.db.Session(&gorm.Session{Context: ctx, NewDB: true})
+	tx.Statement.ConnPool = c.conn
+	err := fn(tx)
+	if err == nil {
+		if err = c.conn.Commit(); err == nil {
+			return nil
+		}
+		err = fmt.Errorf("end the transaction: %w", err)
+	}
+	if rollbackErr := c.conn.Rollback(); rollbackErr != nil {
+		c.dropConn()
+	}
+	return err
+}
+
+// dropConn throws away a write connection that may be left inside a transaction.
+func (c *groupCommitter) dropConn() {
+	c.conn.close(true)
+	c.conn = nil
 }
 
 // runWrite runs one write, turning a panic into its error so that the batch's other writes still commit.
