@@ -106,12 +106,21 @@ func quoted(s string) string {
 	return fmt.Sprintf("%q", clip(s))
 }
 
+// checkQuotedLength is CheckLength of a value that a problem quotes; the quote is made only for a problem, as
+// every request that names a project checks its id.
+func checkQuotedLength(field, value string, least, most int) error {
+	if n := utf8.RuneCountInString(value); n < least || n > most {
+		return CheckLength(field, quoted(value), n, least, most)
+	}
+	return nil
+}
+
 // ValidateProjectID checks a project id: 3 to 64 letters, digits, '_' and '-'.
 func ValidateProjectID(field, id string) error {
 	if id == "" {
 		return &FieldError{field, ReasonMissing, "is required"}
 	}
-	if err := CheckLength(field, quoted(id), utf8.RuneCountInString(id), MinProjectIDLength, MaxProjectIDLength); err != nil {
+	if err := checkQuotedLength(field, id, MinProjectIDLength, MaxProjectIDLength); err != nil {
 		return err
 	}
 	switch {
@@ -127,7 +136,7 @@ func ValidateName(field, name string) error {
 	if name == "" {
 		return &FieldError{field, ReasonMissing, "is required"}
 	}
-	if err := CheckLength(field, quoted(name), utf8.RuneCountInString(name), 1, MaxNameLength); err != nil {
+	if err := checkQuotedLength(field, name, 1, MaxNameLength); err != nil {
 		return err
 	}
 	switch {

@@ -150,7 +150,7 @@ func newRequestID() string {
 
 // usableRequestID reports whether a client's request id can be echoed: within the length limits, printable ASCII.
 func usableRequestID(id string) bool {
-	if models.CheckLength("", "", len(id), models.MinClientRequestIDLength, models.MaxClientRequestIDLength) != nil {
+	if len(id) < models.MinClientRequestIDLength || len(id) > models.MaxClientRequestIDLength {
 		return false
 	}
 	for i := 0; i < len(id); i++ {

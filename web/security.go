@@ -140,8 +140,7 @@ func AllowedHosts(addr, publicURL string, extra []string) ([]string, error) {
 // would otherwise answer such paths with a redirect to a cleaned path, and a file server could be led out of its
 // folder. It refuses a malformed query string too. An API client gets a 400 in its family's shape instead.
 func checkPath(u *url.URL) error {
-	raw := u.EscapedPath()
-	if strings.IndexByte(raw, '\\') >= 0 || containsFold(raw, "%2f") || containsFold(raw, "%5c") {
+	if encodedSlash(u) {
 		return badPath(u.Path, "an encoded '/' or a '\\'")
 	}
 	if u.RawQuery != "" {
@@ -165,6 +164,17 @@ func checkPath(u *url.URL) error {
 		}
 		rest = after
 	}
+}
+
+// encodedSlash reports whether a URL's path has an encoded '/' or '\\', or a '\\'. A path that came without
+// escapes (RawPath empty) escapes '\\' to %5C and '%' to %25, so only a '\\' in it can be one; the rest is
+// looked for in the escaped path.
+func encodedSlash(u *url.URL) bool {
+	if u.RawPath == "" {
+		return strings.IndexByte(u.Path, '\\') >= 0
+	}
+	raw := u.EscapedPath()
+	return strings.IndexByte(raw, '\\') >= 0 || containsFold(raw, "%2f") || containsFold(raw, "%5c")
 }
 
 // containsFold reports whether s holds sub, an ASCII lower-case string, in any case.
