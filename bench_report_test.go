@@ -48,11 +48,15 @@ func TestBenchReport(t *testing.T) {
 
 	// Reads right after one write, rendered whole and from fragments, in process.
 	var afterRows [][]string
+	var reportNotes []string
 	for _, size := range []string{"M", "L"} {
 		if !parts["after"] {
 			break
 		}
 		afterRows = append(afterRows, readAfterWriteRows(fixture(t, size))...)
+		report := testing.Benchmark(benchmarkStatusReport(fixture(t, size)))
+		reportNotes = append(reportNotes, fmt.Sprintf("%s status report in process, one writer alone: %s, %.0f SQL statements, %d allocations (`go test -run '^$' -bench '^BenchmarkStatusReport/%s$' .`)",
+			size, duration(report.NsPerOp()), report.Extra["SQL/op"], report.AllocsPerOp(), size))
 	}
 
 	// STACKBOARD_BENCH_SERVE runs the load against another build of stackboard (an older one, to compare).
@@ -90,6 +94,9 @@ func TestBenchReport(t *testing.T) {
 	if len(afterRows) > 0 {
 		printTable(readAfterWriteHeader, afterRows)
 		fmt.Println()
+	}
+	for _, note := range reportNotes {
+		fmt.Println("- " + note)
 	}
 	for _, failure := range load.failures {
 		t.Error(failure)

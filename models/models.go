@@ -29,7 +29,8 @@ type Stack struct {
 	EnableDeletionProtection bool
 	// EnableAutoRollback is RFS's setting, kept and shown for its clients; the deploy tools act on it.
 	EnableAutoRollback bool
-	// RunStatus is the roll-up of the services' run statuses, kept by refreshRunStatus whenever they change so
+	// RunStatus is the roll-up of the services' run statuses, kept whenever they change (saveServices, and
+	// refreshRunStatus for imports) so
 	// that lists and counts need not aggregate every service. GORM only reads it.
 	RunStatus string `gorm:"->"`
 }

@@ -181,6 +181,31 @@ func (p StackPatch) apply(s Stack) Stack {
 	return s
 }
 
+// changedColumns are the columns a patched stack changes: an UPDATE of only these leaves the indexes of the others
+// alone (a status report touched every index of the stacks table when it wrote every column).
+func changedColumns(before, after Stack) map[string]any {
+	columns := map[string]any{"update_time": after.UpdateTime}
+	if after.Description != before.Description {
+		columns["description"] = after.Description
+	}
+	if after.Status != before.Status {
+		columns["status"] = after.Status
+	}
+	if after.StatusMessage != before.StatusMessage {
+		columns["status_message"] = after.StatusMessage
+	}
+	if after.StatusChangedAt != before.StatusChangedAt {
+		columns["status_changed_at"] = after.StatusChangedAt
+	}
+	if after.EnableDeletionProtection != before.EnableDeletionProtection {
+		columns["enable_deletion_protection"] = after.EnableDeletionProtection
+	}
+	if after.EnableAutoRollback != before.EnableAutoRollback {
+		columns["enable_auto_rollback"] = after.EnableAutoRollback
+	}
+	return columns
+}
+
 // validateGivenStackID checks the form of a stack id that a request gave (nil: none given).
 func validateGivenStackID(field string, given *string) error {
 	if given == nil {
@@ -219,7 +244,7 @@ func UpdateStack(ctx context.Context, db *gorm.DB, projectID, name string, patch
 		if after.Status != before.Status {
 			after.StatusChangedAt = now
 		}
-		if err := tx.Save(&after).Error; err != nil {
+		if err := tx.Table("stacks").Where("pk = ?", before.PK).UpdateColumns(changedColumns(before, after)).Error; err != nil {
 			return err
 		}
 		if err := recordEvents(tx, stackEvents(&before, after)); err != nil {
@@ -362,11 +387,14 @@ func saveServices(tx *gorm.DB, stack Stack, current, wanted, saved []Service, re
 			return err
 		}
 	}
-	if err := refreshRunStatus(tx, stack.PK); err != nil {
-		return err
+	// wanted is the stack's services after the change: its run status rolls them up by the rule the SQL roll-up
+	// of imports follows, in one UPDATE with the update time.
+	statuses := make([]string, len(wanted))
+	for i, service := range wanted {
+		statuses[i] = service.Status
 	}
 	stack.UpdateTime = now
-	if err := tx.Model(&stack).Update("update_time", now).Error; err != nil {
+	if err := tx.Exec(`UPDATE stacks SET run_status = ?, update_time = ? WHERE pk = ?`, StackRunStatus(statuses), now, stack.PK).Error; err != nil {
 		return err
 	}
 	if err := recordEvents(tx, serviceEvents(stack, current, wanted, now)); err != nil {
