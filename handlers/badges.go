@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"net/http"
 
-	"github.com/gorilla/mux"
 	"gorm.io/gorm"
 
 	"stackboard/models"
@@ -22,7 +21,7 @@ const BadgeSuffix = "/badge.svg"
 
 // Product answers GET /api/products/{product_name}/badge.svg: the product's name and stable or unstable.
 func (h Badges) Product(w http.ResponseWriter, r *http.Request) error {
-	product, err := models.GetProduct(r.Context(), h.DB, mux.Vars(r)["product_name"])
+	product, err := models.GetProduct(r.Context(), h.DB, PathVar(r, "product_name"))
 	if err != nil {
 		return err
 	}
@@ -35,8 +34,8 @@ func (h Badges) Product(w http.ResponseWriter, r *http.Request) error {
 
 // Stack answers GET /v1/{project_id}/stacks/{stack_name}/badge.svg: the stack's name and its status.
 func (h Badges) Stack(w http.ResponseWriter, r *http.Request) error {
-	vars := mux.Vars(r)
-	stack, err := models.GetStack(r.Context(), h.DB, vars["project_id"], vars["stack_name"])
+	vars := routeVars{r}
+	stack, err := models.GetStack(r.Context(), h.DB, vars.get("project_id"), vars.get("stack_name"))
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gorilla/mux"
 	"gorm.io/gorm"
 
 	"stackboard/models"
@@ -23,12 +22,12 @@ type Events struct {
 // List answers GET /v1/{project_id}/stacks/{stack_name}/events[?stack_id=&marker=&limit=&filter=]: one page of the
 // stack's events, newest first, with next_marker (also in page_info) when there are more.
 func (h Events) List(w http.ResponseWriter, r *http.Request) error {
-	vars := mux.Vars(r)
+	vars := routeVars{r}
 	query, err := eventQueryFrom(r)
 	if err != nil {
 		return err
 	}
-	events, err := models.ListEvents(r.Context(), h.DB, vars["project_id"], vars["stack_name"], query)
+	events, err := models.ListEvents(r.Context(), h.DB, vars.get("project_id"), vars.get("stack_name"), query)
 	var bad *models.FieldError
 	badFilter := errors.As(err, &bad) && bad.Field == "filter" && requestOf(r).HTML()
 	if err != nil && !badFilter {
@@ -40,11 +39,11 @@ func (h Events) List(w http.ResponseWriter, r *http.Request) error {
 	}
 	page := views.EventsListPage{
 		Meta: views.Meta{
-			Title: "Events of " + vars["stack_name"], Nav: views.NavStacks, URL: r.URL.RequestURI(),
-			Topics: []string{models.StackTopic(events.StackID)}, Project: vars["project_id"], Fleet: fleet,
+			Title: "Events of " + vars.get("stack_name"), Nav: views.NavStacks, URL: r.URL.RequestURI(),
+			Topics: []string{models.StackTopic(events.StackID)}, Project: vars.get("project_id"), Fleet: fleet,
 		},
-		ProjectID: vars["project_id"],
-		StackName: vars["stack_name"],
+		ProjectID: vars.get("project_id"),
+		StackName: vars.get("stack_name"),
 		StackID:   events.StackID,
 		Query:     query,
 		Form:      eventFormOf(r),

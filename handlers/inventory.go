@@ -3,7 +3,6 @@ package handlers
 import (
 	"net/http"
 
-	"github.com/gorilla/mux"
 	"gorm.io/gorm"
 
 	"stackboard/models"
@@ -55,7 +54,7 @@ func (h Inventory) Images(w http.ResponseWriter, r *http.Request) error {
 
 // Domain answers GET /domains/{domain}: the services that serve it, their stacks and the products that hold them.
 func (h Inventory) Domain(w http.ResponseWriter, r *http.Request) error {
-	domain := mux.Vars(r)["domain"]
+	domain := PathVar(r, "domain")
 	if len(domain) > 253 {
 		return &models.FieldError{Field: "domain", Reason: models.ReasonTooLong, Problem: "is longer than 253 characters"}
 	}

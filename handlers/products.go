@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gorilla/mux"
 	"gorm.io/gorm"
 
 	"stackboard/models"
@@ -104,7 +103,7 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 // Get answers GET /api/products/{product_name}: one product in the shape of an element of the list, and on
 // pages its layers, gates and why it is unstable.
 func (h Products) Get(w http.ResponseWriter, r *http.Request) error {
-	name := mux.Vars(r)["product_name"]
+	name := PathVar(r, "product_name")
 	product, err := models.GetProduct(r.Context(), h.DB, name)
 	if err != nil {
 		return err
@@ -195,7 +194,7 @@ func (h Products) Create(w http.ResponseWriter, r *http.Request) error {
 // Replace answers PUT /api/products/{product_name}: it replaces the product's layers (and project, when given)
 // and answers 200 with the product.
 func (h Products) Replace(w http.ResponseWriter, r *http.Request) error {
-	return h.save(w, r, mux.Vars(r)["product_name"], false)
+	return h.save(w, r, PathVar(r, "product_name"), false)
 }
 
 func (h Products) save(w http.ResponseWriter, r *http.Request, name string, create bool) error {
@@ -255,7 +254,7 @@ func (h Products) save(w http.ResponseWriter, r *http.Request, name string, crea
 
 // Delete answers DELETE /api/products/{product_name}: 204; its stacks stay.
 func (h Products) Delete(w http.ResponseWriter, r *http.Request) error {
-	name := mux.Vars(r)["product_name"]
+	name := PathVar(r, "product_name")
 	req := requestOf(r)
 	return h.Writes.Do(w, r, nil, func(tx *gorm.DB) (Result, error) {
 		product, err := models.GetProduct(r.Context(), tx, name)

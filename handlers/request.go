@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/gorilla/mux"
+
 	"stackboard/models"
 )
 
@@ -81,9 +83,43 @@ type Request struct {
 	// BaseURL is where people reach the server, scheme and host without a trailing slash: --public-url when
 	// set, else the host the request came to. Absolute links on pages (a badge's Markdown) start with it.
 	BaseURL string
+	// vars are the route's path variables, when the server's dispatcher matched the route (PathVar reads them).
+	vars [maxPathVars]pathVar
 	// Unkept is set while the change watcher is down: nothing kept may answer, neither the response cache nor
 	// the lists' fragments, since writes that bypass the feed (or a feed that cannot be read) go unseen.
 	Unkept bool
+}
+
+// maxPathVars is the most path variables a route has ("/v1/{project_id}/stacks/{stack_name}/services/{service_name}").
+const maxPathVars = 4
+
+// pathVar is one path variable of a matched route.
+type pathVar struct {
+	name, value string
+}
+
+// SetPathVar records a path variable of the matched route; it reports false when the request holds no more.
+func (r *Request) SetPathVar(name, value string) bool {
+	for i := range r.vars {
+		if r.vars[i].name == "" {
+			r.vars[i] = pathVar{name, value}
+			return true
+		}
+	}
+	return false
+}
+
+// PathVar returns a path variable of the route that took the request: the one the server's dispatcher noted,
+// else the router's (mux.Vars).
+func PathVar(r *http.Request, name string) string {
+	if req, ok := r.Context().Value(requestKey{}).(*Request); ok {
+		for _, v := range req.vars {
+			if v.name == name {
+				return v.value
+			}
+		}
+	}
+	return mux.Vars(r)[name]
 }
 
 // HTML reports whether the answer is a page or a partial, which show long lists a page at a time where the
@@ -104,6 +140,12 @@ type requestKey struct{}
 // WithRequest returns a context carrying the decisions about a request.
 func WithRequest(ctx context.Context, r *Request) context.Context {
 	return context.WithValue(ctx, requestKey{}, r)
+}
+
+// RequestIn returns the decisions made about a request, if a context carries them.
+func RequestIn(ctx context.Context) (*Request, bool) {
+	r, ok := ctx.Value(requestKey{}).(*Request)
+	return r, ok
 }
 
 // RequestFrom returns the decisions made about a request; a context without any gets the defaults (JSON, the
@@ -141,4 +183,13 @@ func defaultView(query url.Values) bool {
 		}
 	}
 	return true
+}
+
+// routeVars reads a request's path variables by name (PathVar).
+type routeVars struct {
+	r *http.Request
+}
+
+func (v routeVars) get(name string) string {
+	return PathVar(v.r, name)
 }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"net/http"
 
-	"github.com/gorilla/mux"
 	"gorm.io/gorm"
 
 	"stackboard/models"
@@ -26,7 +25,7 @@ type serviceBody struct {
 // Put answers PUT /v1/{project_id}/stacks/{stack_name}/services/{service_name}: 201 when it creates the service,
 // 200 when it replaces it.
 func (h Services) Put(w http.ResponseWriter, r *http.Request) error {
-	vars := mux.Vars(r)
+	vars := routeVars{r}
 	body, err := readBody(w, r)
 	if err != nil {
 		return err
@@ -37,12 +36,12 @@ func (h Services) Put(w http.ResponseWriter, r *http.Request) error {
 	}
 	spec := models.ServiceSpec(input)
 	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (Result, error) {
-		created, err := models.PutService(r.Context(), tx, vars["project_id"], vars["stack_name"], vars["service_name"], spec)
+		created, err := models.PutService(r.Context(), tx, vars.get("project_id"), vars.get("stack_name"), vars.get("service_name"), spec)
 		if err != nil {
 			return Result{}, err
 		}
 		saved := spec.WithDefaults()
-		service := models.ServiceStatus{ServiceName: vars["service_name"], State: saved.State, Status: saved.Status, Domains: saved.Domains, Image: saved.Image}
+		service := models.ServiceStatus{ServiceName: vars.get("service_name"), State: saved.State, Status: saved.Status, Domains: saved.Domains, Image: saved.Image}
 		if created {
 			return Result{Status: http.StatusCreated, Body: service}, nil
 		}
@@ -52,8 +51,8 @@ func (h Services) Put(w http.ResponseWriter, r *http.Request) error {
 
 // Delete answers DELETE /v1/{project_id}/stacks/{stack_name}/services/{service_name}: 204.
 func (h Services) Delete(w http.ResponseWriter, r *http.Request) error {
-	vars := mux.Vars(r)
+	vars := routeVars{r}
 	return h.Writes.Do(w, r, nil, func(tx *gorm.DB) (Result, error) {
-		return Result{Status: http.StatusNoContent}, models.DeleteService(r.Context(), tx, vars["project_id"], vars["stack_name"], vars["service_name"])
+		return Result{Status: http.StatusNoContent}, models.DeleteService(r.Context(), tx, vars.get("project_id"), vars.get("stack_name"), vars.get("service_name"))
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gorilla/mux"
 	"gorm.io/gorm"
 
 	"stackboard/models"
@@ -83,12 +82,12 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 // Get answers GET /v1/{project_id}/stacks/{stack_name}: the stack's ListStacks fields with its metadata, run
 // status, services and products; on pages also its blast radius.
 func (h Stacks) Get(w http.ResponseWriter, r *http.Request) error {
-	vars := mux.Vars(r)
+	vars := routeVars{r}
 	sort, err := listSort(r, models.ServiceSortKeys)
 	if err != nil {
 		return err
 	}
-	stack, err := models.GetStack(r.Context(), h.DB, vars["project_id"], vars["stack_name"])
+	stack, err := models.GetStack(r.Context(), h.DB, vars.get("project_id"), vars.get("stack_name"))
 	if err != nil {
 		return err
 	}
@@ -130,7 +129,7 @@ type createStackResponse struct {
 // Create answers POST /v1/{project_id}/stacks: it creates an empty stack and answers 201 with its stack_id; a
 // stack of that name in the project is a 409.
 func (h Stacks) Create(w http.ResponseWriter, r *http.Request) error {
-	projectID := mux.Vars(r)["project_id"]
+	projectID := PathVar(r, "project_id")
 	body, err := readBody(w, r)
 	if err != nil {
 		return err
@@ -163,7 +162,7 @@ type updateStackBody struct {
 // Update answers PATCH /v1/{project_id}/stacks/{stack_name}: it changes the description or RFS's settings, or (our
 // extension) reports a lifecycle status and its message; 204.
 func (h Stacks) Update(w http.ResponseWriter, r *http.Request) error {
-	vars := mux.Vars(r)
+	vars := routeVars{r}
 	body, err := readBody(w, r)
 	if err != nil {
 		return err
@@ -174,24 +173,24 @@ func (h Stacks) Update(w http.ResponseWriter, r *http.Request) error {
 	}
 	patch := models.StackPatch(input)
 	return h.Writes.Do(w, r, body, func(tx *gorm.DB) (Result, error) {
-		return Result{Status: http.StatusNoContent}, models.UpdateStack(r.Context(), tx, vars["project_id"], vars["stack_name"], patch)
+		return Result{Status: http.StatusNoContent}, models.UpdateStack(r.Context(), tx, vars.get("project_id"), vars.get("stack_name"), patch)
 	})
 }
 
 // Delete answers DELETE /v1/{project_id}/stacks/{stack_name}[?stack_id=]: 204, or 403 while the stack's deletion
 // protection is on, while it is in progress or while it is in a product.
 func (h Stacks) Delete(w http.ResponseWriter, r *http.Request) error {
-	vars := mux.Vars(r)
+	vars := routeVars{r}
 	stackID := stackIDParam(r)
 	return h.Writes.Do(w, r, nil, func(tx *gorm.DB) (Result, error) {
-		return Result{Status: http.StatusNoContent}, models.DeleteStack(r.Context(), tx, vars["project_id"], vars["stack_name"], stackID)
+		return Result{Status: http.StatusNoContent}, models.DeleteStack(r.Context(), tx, vars.get("project_id"), vars.get("stack_name"), stackID)
 	})
 }
 
 // Metadata answers GET /v1/{project_id}/stacks/{stack_name}/metadata[?stack_id=].
 func (h Stacks) Metadata(w http.ResponseWriter, r *http.Request) error {
-	vars := mux.Vars(r)
-	metadata, err := models.GetStackMetadata(r.Context(), h.DB, vars["project_id"], vars["stack_name"], stackIDParam(r))
+	vars := routeVars{r}
+	metadata, err := models.GetStackMetadata(r.Context(), h.DB, vars.get("project_id"), vars.get("stack_name"), stackIDParam(r))
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/gorilla/mux"
+
+	"stackboard/handlers"
 )
 
 // dispatcher finds a request's route among the router's, as the router itself would, without running a regular
@@ -103,7 +105,7 @@ func newDispatcher(router *mux.Router) *dispatcher {
 // ServeHTTP serves a request with the route the router would match, or lets the router answer.
 func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if route, ok := d.match(r); ok {
-		if route.vars > 0 {
+		if route.vars > 0 && !route.noteVars(r) {
 			r = mux.SetURLVars(r, route.varsOf(r.URL.Path))
 		}
 		route.handler.ServeHTTP(w, r)
@@ -164,6 +166,24 @@ func (ir *indexedRoute) allows(method string) bool {
 		}
 	}
 	return false
+}
+
+// noteVars puts the route's variables in the request's handlers.Request, where handlers.PathVar finds them
+// without a map or a context of their own; it reports false when there is none to take them all.
+func (ir *indexedRoute) noteVars(r *http.Request) bool {
+	req, ok := handlers.RequestIn(r.Context())
+	if !ok {
+		return false
+	}
+	rest := r.URL.Path[1:]
+	for _, segment := range ir.segments {
+		value, after, _ := strings.Cut(rest, "/")
+		if isVariable(segment) && !req.SetPathVar(segment[1:len(segment)-1], value) {
+			return false
+		}
+		rest = after
+	}
+	return true
 }
 
 // varsOf is the route's variables in a path it matches, as mux.Vars gives them.

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/gorilla/mux"
+
+	"stackboard/handlers"
 )
 
 // The dispatcher takes every request to the very route the router would match, with the same variables, and
@@ -81,6 +83,16 @@ func TestDispatcherMatchesTheRouter(t *testing.T) {
 			}
 			if !maps.Equal(vars, m.Vars) {
 				t.Errorf("%s %q: variables %v, the router's %v", method, path, vars, m.Vars)
+			}
+			// The handlers read them through handlers.PathVar, from the request's handlers.Request.
+			noted := r.WithContext(handlers.WithRequest(r.Context(), &handlers.Request{}))
+			if !route.noteVars(noted) {
+				t.Errorf("%s %q: the request could not hold the route's variables", method, path)
+			}
+			for name, value := range m.Vars {
+				if got := handlers.PathVar(noted, name); got != value {
+					t.Errorf("%s %q: PathVar(%q) = %q, the router's %q", method, path, name, got, value)
+				}
 			}
 		}
 	}

@@ -39,7 +39,7 @@ type route struct {
 // caller's access and the project, puts them in the request's handlers.Request, enforces the access rule, and
 // then answers from the cache or the handler. Nothing after it negotiates or infers again.
 func (s *Server) pipeline(rt route, fn handlerFunc) http.Handler {
-	var next http.Handler = s.handle(fn)
+	var next http.Handler = s.pageVersion(s.handle(fn))
 	if rt.cached && !rt.write {
 		next = s.cached(next)
 	}
@@ -94,9 +94,16 @@ func (s *Server) pipeline(rt route, fn handlerFunc) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		if req.Format == handlers.FormatPage {
-			// Read before the handler's queries: the page holds every change up to this version, and its event
-			// stream replays what changed after it, between the render and the subscription.
+		next.ServeHTTP(w, r)
+	})
+}
+
+// pageVersion tells a page the data version it shows, read just before its handler's queries (inside the cache,
+// so that an answer the cache holds costs no read): the page holds every change up to this version, and its event
+// stream replays what changed after it, between the render and the subscription.
+func (s *Server) pageVersion(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if handlers.RequestFrom(r.Context()).Format == handlers.FormatPage {
 			version, _ := s.hub.current()
 			r = r.WithContext(views.WithDataVersion(r.Context(), version))
 		}
@@ -122,7 +129,7 @@ func (s *Server) authorize(r *http.Request, rt route, req *handlers.Request) err
 		return nil
 	}
 	if rt.project == handlers.ProjectFromPath {
-		projectID := varsOf(r)["project_id"]
+		projectID := handlers.PathVar(r, "project_id")
 		if err := models.ValidateProjectID("project_id", projectID); err != nil {
 			return err
 		}

@@ -10,11 +10,6 @@ import (
 	"stackboard/static"
 )
 
-// varsOf returns the route variables of a matched request.
-func varsOf(r *http.Request) map[string]string {
-	return mux.Vars(r)
-}
-
 // listProductsFailed is spock's answer when the product list cannot be made.
 var listProductsFailed = &handlers.Error{Status: 622, Code: "622", Message: "List Products Error"}
 
