@@ -28,6 +28,7 @@ var afterWriteCases = []afterWriteCase{
 	{"products/gzip", "`/api/products` json, gzip", func(benchFixture) string { return "/api/products" }, http.Header{"Accept-Encoding": {"gzip"}}},
 	{"overview/page", "overview page", func(benchFixture) string { return "/api/products" }, benchFormats[1].header},
 	{"stacks/json", "`/v1/{p}/stacks` json", func(f benchFixture) string { return "/v1/" + f.project + "/stacks" }, benchFormats[0].header},
+	{"stacks/page", "stack list page", func(f benchFixture) string { return "/v1/" + f.project + "/stacks" }, benchFormats[1].header},
 }
 
 // benchmarkReadAfterWrite measures a read right after a status report to one stack of a product, with the

@@ -112,7 +112,7 @@ func (h Products) Get(w http.ResponseWriter, r *http.Request) error {
 	if err := requestOf(r).Authorize(product.ProjectID); err != nil {
 		return err
 	}
-	fleet, err := headerFleet(r, h.DB)
+	fleet, err := headerFleet(r, h.DB, h.Fragments)
 	if err != nil {
 		return err
 	}

@@ -225,6 +225,23 @@ func (f *Fragments) Overview(ctx context.Context, db *gorm.DB, projects []string
 	return page, counts, fleet, nil
 }
 
+// Fleet counts the stacks of every project (or of projects) by status, as LoadFleet does, from the mirror the
+// change feed keeps current: the header of every page, in one statement (the change feed's) instead of a count of
+// every stack.
+func (f *Fragments) Fleet(ctx context.Context, db *gorm.DB, projects []string) (Fleet, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.fleetLoaded {
+		// Loading the mirror would be a second statement; the overview loads it, and until then a count is one.
+		return LoadFleet(ctx, db, projects)
+	}
+	db = db.WithContext(ctx)
+	if err := f.invalidate(db); err != nil {
+		return Fleet{}, err
+	}
+	return f.fleetLocked(db, projects)
+}
+
 // fleetLocked counts the stacks of every project (or of projects) by status from the mirror, as LoadFleet does from
 // the tables; the mirror is read whole, in one statement, when it was dropped.
 func (f *Fragments) fleetLocked(db *gorm.DB, projects []string) (Fleet, error) {
