@@ -65,7 +65,7 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page := views.OverviewPage{Products: products.Products, NextMarker: products.NextMarker, Filter: filter}
+	page := views.OverviewPage{Products: products.Products, NextMarker: products.NextMarker, Filter: filter, Rows: products.Rows}
 	if products.NextMarker != nil {
 		w.Header().Set("Link", "<"+page.MoreURL()+`>; rel="next"`)
 	}

@@ -73,6 +73,8 @@ type productFragment struct {
 	projectID string
 	row       ProductStatus
 	severity  Severity
+	// rendered is the row's HTML on the overview, once a page asked for it.
+	rendered RenderedRow
 }
 
 // fleetStack is what the fleet's counts need of a stack.
@@ -211,9 +213,11 @@ func (f *Fragments) Overview(ctx context.Context, db *gorm.DB, projects []string
 		listed = slices.Clone(listed)
 		slices.SortStableFunc(listed, func(a, b *productFragment) int { return int(a.severity) - int(b.severity) })
 	}
-	page := ProductPage{Products: make([]ProductStatus, 0, min(len(listed), DefaultPageLimit))}
-	for _, p := range listed[:min(len(listed), DefaultPageLimit)] {
+	shown := min(len(listed), DefaultPageLimit)
+	page := ProductPage{Products: make([]ProductStatus, 0, shown), Rows: make([]*RenderedRow, 0, shown)}
+	for _, p := range listed[:shown] {
 		page.Products = append(page.Products, p.row)
+		page.Rows = append(page.Rows, &p.rendered)
 	}
 	if len(listed) > DefaultPageLimit {
 		next := strconv.FormatInt(listed[DefaultPageLimit-1].row.key, 10)
