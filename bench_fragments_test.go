@@ -28,6 +28,7 @@ var afterWriteCases = []afterWriteCase{
 	{"products/gzip", "`/api/products` json, gzip", func(benchFixture) string { return "/api/products" }, http.Header{"Accept-Encoding": {"gzip"}}},
 	{"overview/page", "overview page", func(benchFixture) string { return "/api/products" }, benchFormats[1].header},
 	{"stacks/json", "`/v1/{p}/stacks` json", func(f benchFixture) string { return "/v1/" + f.project + "/stacks" }, benchFormats[0].header},
+	{"stacks/page", "stack list page", func(f benchFixture) string { return "/v1/" + f.project + "/stacks" }, benchFormats[1].header},
 }
 
 // benchmarkReadAfterWrite measures a read right after a status report to one stack of a product, with the
@@ -73,6 +74,10 @@ func benchmarkReadAfterWrite(f benchFixture, c afterWriteCase, whole bool) func(
 			}
 		}
 		report()
+		// The overview, a dashboard's landing page, loads the fragments' mirror of the fleet that page headers count.
+		overview := httptest.NewRequest(http.MethodGet, "/api/products", nil)
+		overview.Header = benchFormats[1].header.Clone()
+		server.ServeHTTP(httptest.NewRecorder(), overview)
 		read() // the first render of the fleet, and SQLite's page cache
 		size := 0
 		b.ReportAllocs()

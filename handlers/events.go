@@ -17,6 +17,8 @@ type Events struct {
 	Out Responder
 	// Keep is how long events are kept (serve --keep-events); zero means for ever.
 	Keep time.Duration
+	// Fragments, when set, count the header's fleet.
+	Fragments *models.Fragments
 }
 
 // List answers GET /v1/{project_id}/stacks/{stack_name}/events[?stack_id=&marker=&limit=&filter=]: one page of the
@@ -33,7 +35,7 @@ func (h Events) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && !badFilter {
 		return err
 	}
-	fleet, err := headerFleet(r, h.DB)
+	fleet, err := headerFleet(r, h.DB, h.Fragments)
 	if err != nil {
 		return err
 	}

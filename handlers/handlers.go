@@ -58,10 +58,14 @@ func (e *Error) Unwrap() error {
 
 // headerFleet is the fleet summary a page's header shows (its project menu). JSON has no header, so a request
 // that will be answered with JSON skips the query.
-func headerFleet(r *http.Request, db *gorm.DB) (models.Fleet, error) {
+func headerFleet(r *http.Request, db *gorm.DB, fragments *models.Fragments) (models.Fleet, error) {
 	req := requestOf(r)
 	if !req.HTML() {
 		return models.Fleet{}, nil
+	}
+	if fragments != nil && !req.Unkept {
+		// The fragments' mirror of the fleet, kept current by the change feed, instead of counting every stack.
+		return fragments.Fleet(r.Context(), db, req.Access.VisibleProjects())
 	}
 	return models.LoadFleet(r.Context(), db, req.Access.VisibleProjects())
 }

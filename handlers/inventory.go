@@ -13,6 +13,8 @@ import (
 type Inventory struct {
 	DB  *gorm.DB
 	Out Responder
+	// Fragments, when set, count the header's fleet.
+	Fragments *models.Fragments
 }
 
 // Images answers GET /images[?name=&tag=]: every image the fleet runs; with name, every tag of it with the stacks
@@ -27,7 +29,7 @@ func (h Inventory) Images(w http.ResponseWriter, r *http.Request) error {
 	if len(name) > 1024 || len(tag) > 128 {
 		return &models.FieldError{Field: "name", Reason: models.ReasonTooLong, Problem: "is not an image name"}
 	}
-	fleet, err := headerFleet(r, h.DB)
+	fleet, err := headerFleet(r, h.DB, h.Fragments)
 	if err != nil {
 		return err
 	}
@@ -62,7 +64,7 @@ func (h Inventory) Domain(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fleet, err := headerFleet(r, h.DB)
+	fleet, err := headerFleet(r, h.DB, h.Fragments)
 	if err != nil {
 		return err
 	}

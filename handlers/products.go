@@ -64,7 +64,7 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page := views.OverviewPage{Products: products.Products, NextMarker: products.NextMarker, Filter: filter}
+	page := views.OverviewPage{Products: products.Products, NextMarker: products.NextMarker, Filter: filter, Rows: products.Rows}
 	if products.NextMarker != nil {
 		w.Header().Set("Link", "<"+page.MoreURL()+`>; rel="next"`)
 	}
@@ -111,7 +111,7 @@ func (h Products) Get(w http.ResponseWriter, r *http.Request) error {
 	if err := requestOf(r).Authorize(product.ProjectID); err != nil {
 		return err
 	}
-	fleet, err := headerFleet(r, h.DB)
+	fleet, err := headerFleet(r, h.DB, h.Fragments)
 	if err != nil {
 		return err
 	}

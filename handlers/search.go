@@ -14,6 +14,8 @@ import (
 type Search struct {
 	DB  *gorm.DB
 	Out Responder
+	// Fragments, when set, count the header's fleet.
+	Fragments *models.Fragments
 }
 
 // Find answers GET /search?q=[&kind=&limit=&marker=]: the matches grouped by kind, a few of each, or with kind one
@@ -41,7 +43,7 @@ func (h Search) Find(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	fleet, err := headerFleet(r, h.DB)
+	fleet, err := headerFleet(r, h.DB, h.Fragments)
 	if err != nil {
 		return err
 	}

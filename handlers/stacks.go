@@ -50,7 +50,7 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fleet, err := headerFleet(r, h.DB)
+	fleet, err := headerFleet(r, h.DB, h.Fragments)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func (h Stacks) Get(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	models.SortServices(stack.Services, sort)
-	fleet, err := headerFleet(r, h.DB)
+	fleet, err := headerFleet(r, h.DB, h.Fragments)
 	if err != nil {
 		return err
 	}

@@ -73,6 +73,8 @@ type productFragment struct {
 	projectID string
 	row       ProductStatus
 	severity  Severity
+	// rendered is the row's HTML on the overview, once a page asked for it.
+	rendered RenderedRow
 }
 
 // fleetStack is what the fleet's counts need of a stack.
@@ -211,9 +213,11 @@ func (f *Fragments) Overview(ctx context.Context, db *gorm.DB, projects []string
 		listed = slices.Clone(listed)
 		slices.SortStableFunc(listed, func(a, b *productFragment) int { return int(a.severity) - int(b.severity) })
 	}
-	page := ProductPage{Products: make([]ProductStatus, 0, min(len(listed), DefaultPageLimit))}
-	for _, p := range listed[:min(len(listed), DefaultPageLimit)] {
+	shown := min(len(listed), DefaultPageLimit)
+	page := ProductPage{Products: make([]ProductStatus, 0, shown), Rows: make([]*RenderedRow, 0, shown)}
+	for _, p := range listed[:shown] {
 		page.Products = append(page.Products, p.row)
+		page.Rows = append(page.Rows, &p.rendered)
 	}
 	if len(listed) > DefaultPageLimit {
 		next := strconv.FormatInt(listed[DefaultPageLimit-1].row.key, 10)
@@ -223,6 +227,23 @@ func (f *Fragments) Overview(ctx context.Context, db *gorm.DB, projects []string
 		page.NextMarker = &next
 	}
 	return page, counts, fleet, nil
+}
+
+// Fleet counts the stacks of every project (or of projects) by status, as LoadFleet does, from the mirror the
+// change feed keeps current: the header of every page, in one statement (the change feed's) instead of a count of
+// every stack.
+func (f *Fragments) Fleet(ctx context.Context, db *gorm.DB, projects []string) (Fleet, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.fleetLoaded {
+		// Loading the mirror would be a second statement; the overview loads it, and until then a count is one.
+		return LoadFleet(ctx, db, projects)
+	}
+	db = db.WithContext(ctx)
+	if err := f.invalidate(db); err != nil {
+		return Fleet{}, err
+	}
+	return f.fleetLocked(db, projects)
 }
 
 // fleetLocked counts the stacks of every project (or of projects) by status from the mirror, as LoadFleet does from

@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/json"
+	"sync"
 	"time"
 )
 
@@ -38,6 +39,32 @@ type ProductStatus struct {
 type ProductPage struct {
 	Products   []ProductStatus
 	NextMarker *string
+	// Rows, when set (from fragments), keep each product's rendered row beside it, for as long as the product
+	// does not change.
+	Rows []*RenderedRow
+}
+
+// RenderedRow keeps the HTML of one product's overview row once rendered: its fragment holds it until the product
+// changes, so an overview after a write renders only the rows of the products it touched.
+type RenderedRow struct {
+	mu   sync.Mutex
+	done bool
+	html string
+}
+
+// HTML is the row's HTML, rendered by render the first time it is asked for (and again after a failed render).
+func (r *RenderedRow) HTML(render func() (string, error)) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return r.html, nil
+	}
+	html, err := render()
+	if err != nil {
+		return "", err
+	}
+	r.html, r.done = html, true
+	return html, nil
 }
 
 // ProductCounts are how many products a filter keeps, and how many of them are stable.

@@ -102,6 +102,9 @@ func fragmentReads(t *testing.T, db *gorm.DB) [][]string {
 		reads = append(reads, []string{"/v1/" + p + "/stacks", HeaderClientRequestID, id})
 		if i == 0 {
 			reads = append(reads, []string{"/v1/" + p + "/stacks?format=json", HeaderClientRequestID, id, HeaderAcceptEncoding, "gzip"})
+			// Pages whose header counts the fleet from the fragments' mirror, read first after a write so that
+			// nothing else brought the mirror up to date.
+			reads = append([][]string{{"/v1/" + p + "/stacks", HeaderAccept, "text/html"}, {"/images", HeaderAccept, "text/html"}}, reads...)
 		}
 	}
 	return reads

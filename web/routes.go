@@ -36,10 +36,10 @@ func (s *Server) routes() http.Handler {
 	badge := func(f handlers.Family, p handlers.ProjectSource) route {
 		return route{family: f, project: p, image: true}
 	}
-	events := handlers.Events{DB: s.db, Out: out, Keep: s.keepEvents}
+	events := handlers.Events{DB: s.db, Out: out, Keep: s.keepEvents, Fragments: s.fragments}
 	triage := handlers.Triage{DB: s.db, Out: out}
-	search := handlers.Search{DB: s.db, Out: out}
-	inventory := handlers.Inventory{DB: s.db, Out: out}
+	search := handlers.Search{DB: s.db, Out: out, Fragments: s.fragments}
+	inventory := handlers.Inventory{DB: s.db, Out: out, Fragments: s.fragments}
 	health := s.readiness()
 
 	var (
