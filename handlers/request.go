@@ -81,7 +81,8 @@ type Request struct {
 	// Failure, when set, is the route's answer to an error that is none of the model's refusals (spock's 622).
 	Failure *Error
 	// BaseURL is where people reach the server, scheme and host without a trailing slash: --public-url when
-	// set, else the host the request came to. Absolute links on pages (a badge's Markdown) start with it.
+	// set, else the host the request came to. Absolute links on pages (a badge's Markdown) start with it; it is
+	// set only for the answers that hold them, pages and badges.
 	BaseURL string
 	// vars are the route's path variables, when the server's dispatcher matched the route (PathVar reads them).
 	vars [maxPathVars]pathVar
