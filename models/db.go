@@ -69,7 +69,7 @@ func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
 		return nil, err
 	}
 	if !IsPostgres(dsn) {
-		if err := db.Use(&groupCommitter{}); err != nil {
+		if err := db.Use(&groupCommitter{checkpointEvery: checkpointPages}); err != nil {
 			sqlDB.Close()
 			return nil, fmt.Errorf("open database: %w", err)
 		}

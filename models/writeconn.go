@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"sync"
-	"time"
 )
 
 // mostKeptStatements bounds how many prepared statements the write connection keeps: writes with a varying number of
@@ -20,9 +19,6 @@ const mostKeptStatements = 512
 // GORM sees it as a transaction (it is a gorm.TxCommitter) and statements stay prepared.
 type writeConn struct {
 	conn *sql.Conn
-	// stopCheckpoints ends the checkpointer, which has ended once checkpointsDone is closed.
-	stopCheckpoints context.CancelFunc
-	checkpointsDone chan struct{}
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
@@ -30,52 +26,28 @@ type writeConn struct {
 	prepared int
 }
 
-// openWriteConn takes a connection of its own from the pool.
-func openWriteConn(ctx context.Context, pool *sql.DB) (*writeConn, error) {
+// openWriteConn takes a connection of its own from the pool, which checkpoints every checkpointEvery pages.
+func openWriteConn(ctx context.Context, pool *sql.DB, checkpointEvery int) (*writeConn, error) {
 	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("write connection: %w", err)
 	}
-	// Checkpoints copy the log into the database file and sync it: that work is the checkpointer's, on another
-	// connection beside the writes, not every thousand pages on the one that writes (it halved the writes a second).
-	// The log then grows between two checkpoints; once copied it is cut back to walSizeLimit.
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %d", walSizeLimit)); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d", checkpointEvery, walSizeLimit)); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("write connection: %w", err)
 	}
-	checkpoints, stop := context.WithCancel(context.WithoutCancel(ctx))
-	c := &writeConn{conn: conn, stmts: make(map[string]*sql.Stmt), stopCheckpoints: stop, checkpointsDone: make(chan struct{})}
-	go func() {
-		defer close(c.checkpointsDone)
-		checkpoint(checkpoints, pool)
-	}()
-	return c, nil
+	return &writeConn{conn: conn, stmts: make(map[string]*sql.Stmt)}, nil
 }
+
+// checkpointPages is how many pages of write-ahead log the write connection lets grow before it copies them into
+// the database (SQLite's default is 1,000): a page that many commits rewrote meanwhile is copied once, and the
+// database file synced once. The checkpoint stays on the writing connection, right after a commit: only there
+// does it catch up with the log's end, so that the next write starts the log again (checkpoints on another
+// connection, beside writes that never pause, let the log grow past 600 MB in 10 s).
+const checkpointPages = 16384
 
 // walSizeLimit is the size the write-ahead log is cut back to when it starts again after a checkpoint.
 const walSizeLimit = 64 << 20
-
-// checkpointPause is the checkpointer's rest between two checkpoints: a page that many commits rewrote meanwhile
-// is copied once, and the database file synced once, instead of every thousand pages of log as SQLite does by
-// itself (which, on the writing connection, halved the writes a second).
-const checkpointPause = 2 * time.Second
-
-// checkpoint copies the write-ahead log into the database every checkpointPause until ctx ends. PASSIVE never
-// waits for readers or the writer; what a reader still needs is copied by a later round. A failure (the database
-// closed under it) is tried again later: the log is the database's until it is copied, so nothing is lost by
-// waiting.
-func checkpoint(ctx context.Context, pool *sql.DB) {
-	ticker := time.NewTicker(checkpointPause)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-		pool.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
-	}
-}
 
 // statement is query prepared on the connection, or nil when the cache is full.
 func (c *writeConn) statement(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -153,14 +125,11 @@ func (c *writeConn) Rollback() error {
 	return err
 }
 
-// close gives the connection back to the pool (checkpointing as SQLite does by itself again), or, when it may still
-// be inside a transaction (its rollback failed), closes it for good.
+// close gives the connection back to the pool (checkpointing as SQLite does by default again), or, when it may
+// still be inside a transaction (its rollback failed), closes it for good.
 func (c *writeConn) close(broken bool) {
-	c.stopCheckpoints()
-	<-c.checkpointsDone
 	if !broken {
 		c.conn.ExecContext(context.Background(), "PRAGMA wal_autocheckpoint = 1000")
-		c.conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
 	}
 	c.mu.Lock()
 	for _, stmt := range c.stmts {

@@ -35,6 +35,8 @@ type groupCommitter struct {
 	idle *time.Timer
 	// closed is set once the database is closed: the committer opens no connection after it.
 	closed bool
+	// checkpointEvery is how many pages of log the write connection lets grow before it checkpoints.
+	checkpointEvery int
 
 	observer commitObserver
 }
@@ -210,7 +212,7 @@ func (c *groupCommitter) transaction(ctx context.Context, fn func(tx *gorm.DB) e
 		if err != nil {
 			return err
 		}
-		if c.conn, err = openWriteConn(ctx, pool); err != nil {
+		if c.conn, err = openWriteConn(ctx, pool, c.checkpointEvery); err != nil {
 			return err
 		}
 	}
