@@ -663,9 +663,12 @@ func runWrk(t *testing.T, wrk, target string, header http.Header) (latencies, st
 
 // wrkRun loads one URL with wrk (one thread, connections kept alive, for duration) and reads its summary; any
 // non-2xx answer or socket error is an error. It returns the command it ran, for the report.
-func wrkRun(wrk, target string, header http.Header, connections int, duration time.Duration) (latencies, string, error) {
+func wrkRun(wrk, target string, header http.Header, connections int, duration time.Duration, script ...string) (latencies, string, error) {
 	args := []string{"-t1", "-c" + strconv.Itoa(connections), "-d" + strconv.Itoa(int(duration.Seconds())) + "s",
 		"--timeout", "10s", "--latency"}
+	for _, path := range script {
+		args = append(args, "-s", path)
+	}
 	names := slices.Sorted(func(yield func(string) bool) {
 		for name := range header {
 			if !yield(name) {
@@ -753,6 +756,46 @@ func send(method, target string, header http.Header, body string) (int, time.Dur
 	return resp.StatusCode, firstByte, nil
 }
 
+// reportsScript is a wrk script of deploy tools' status reports to the stacks of project, as the Go writers send
+// them: a PATCH of a stack's status and a PUT of its probe service in turn, each a real change with a
+// Client-Request-Id of its own.
+func reportsScript(project string, stacks []string) string {
+	var names strings.Builder
+	for i, name := range stacks {
+		if i > 0 {
+			names.WriteString(", ")
+		}
+		names.WriteString(strconv.Quote(name))
+	}
+	return `local stacks = {` + names.String() + `}
+local n, patches, puts = 0, 0, 0
+math.randomseed(os.time() + os.clock() * 1e6)
+local function id()
+  return string.format("%08x-%04x-4%03x-%04x-%06x%06x", math.random(0, 0x7fffffff), math.random(0, 0xffff),
+    math.random(0, 0xfff), 0x8000 + math.random(0, 0x3fff), math.random(0, 0xffffff), math.random(0, 0xffffff))
+end
+-- Each kind of report walks every stack once a round (7919 is prime), flipping what the round before reported.
+local function pick(seq)
+  return "/v1/` + project + `/stacks/" .. stacks[(seq * 7919) % #stacks + 1], math.floor(seq / #stacks) % 2
+end
+request = function()
+  n = n + 1
+  local headers = {["Content-Type"] = "application/json", ["Client-Request-Id"] = id()}
+  if n % 2 == 0 then
+    patches = patches + 1
+    local stack, round = pick(patches)
+    local status = (round == 0) and "DEPLOYMENT_IN_PROGRESS" or "DEPLOYMENT_COMPLETE"
+    return wrk.format("PATCH", stack, headers, '{"status":"' .. status .. '"}')
+  end
+  puts = puts + 1
+  local stack, round = pick(puts)
+  local run = (round == 0) and "RUNNING" or "PARTIALLY-RUNNING"
+  return wrk.format("PUT", stack .. "/services/probe", headers,
+    '{"state":"DEPLOYED","status":"' .. run .. '","image":{"name":"registry.example.com/bench/probe","tag":"1.0.0"}}')
+end
+`
+}
+
 // report is a deploy tool's status report: the stack's lifecycle status, flipped each time so that every write is
 // a real change.
 func report(base string, f benchFixture, stack string, i int) (int, error) {
@@ -805,9 +848,27 @@ func mixedLoad(t *testing.T, wrk, base string, f benchFixture, targets []loadTar
 	deadline := start.Add(mixedDuration)
 	var mu sync.Mutex
 	var writeTimes []time.Duration
-	var writeErrors atomic.Int64
+	var writeErrors, patches, puts atomic.Int64
 	var wg sync.WaitGroup
+	var flatWrites latencies
+	var flatFailure error
+	if perSecond == 0 {
+		// Flat out, the writers are a wrk process too: Go writers took a core of their own at 3,000 reports a
+		// second, and measured themselves.
+		script := filepath.Join(t.TempDir(), "reports.lua")
+		if err := os.WriteFile(script, []byte(reportsScript(f.project, stackNames)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			flatWrites, _, flatFailure = wrkRun(wrk, base, nil, mixedWriters, mixedDuration, script)
+		}()
+	}
 	for w := range mixedWriters {
+		if perSecond == 0 {
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -819,14 +880,20 @@ func mixedLoad(t *testing.T, wrk, base string, f benchFixture, targets []loadTar
 						time.Sleep(wait)
 					}
 				}
-				stack := stackNames[(w*7919+i)%len(stackNames)]
+				// Each kind of report walks every stack once in a round (7919 is prime), and each round flips
+				// what the one before reported, so that every report is a real change.
+				seq := int(patches.Add(1))
+				if i%2 == 1 {
+					seq = int(puts.Add(1))
+				}
+				stack, round := stackNames[seq*7919%len(stackNames)], seq/len(stackNames)
 				began := time.Now()
 				var code int
 				var err error
 				if i%2 == 0 {
-					code, err = report(base, f, stack, i/2+w)
+					code, err = report(base, f, stack, round)
 				} else {
-					status := []string{"RUNNING", "PARTIALLY-RUNNING"}[(i/2)%2]
+					status := []string{"RUNNING", "PARTIALLY-RUNNING"}[round%2]
 					body := `{"state":"DEPLOYED","status":"` + status + `","image":{"name":"registry.example.com/bench/probe","tag":"1.0.0"}}`
 					code, _, err = send(http.MethodPut, base+"/v1/"+f.project+"/stacks/"+stack+"/services/probe",
 						http.Header{"Client-Request-Id": {uuid.NewString()}}, body)
@@ -869,6 +936,13 @@ func mixedLoad(t *testing.T, wrk, base string, f benchFixture, targets []loadTar
 	wg.Wait()
 	writes = summarise(writeTimes, mixedDuration)
 	writes.errors = writeErrors.Load()
+	if perSecond == 0 {
+		writes = flatWrites
+		if flatFailure != nil {
+			t.Error(flatFailure)
+			writes.errors = max(writes.errors, 1)
+		}
+	}
 	for _, err := range readFailures {
 		t.Error(err)
 	}
