@@ -334,10 +334,11 @@ func (s *Server) cached(next http.Handler) http.Handler {
 		version := s.cache.version.Load()
 		var keyBuf [192]byte
 		keyBytes := appendVariantKey(keyBuf[:0], r, handlers.RequestFrom(r.Context()))
-		gz := acceptsGzip(r.Header.Values(HeaderAcceptEncoding))
+		// The request's headers are looked up by their canonical names as they are (TestHeaderNamesAreCanonical).
+		gz := acceptsGzip(r.Header[HeaderAcceptEncoding])
 		header := w.Header()
 		header[HeaderCacheControl] = noCache
-		ifNoneMatch := r.Header.Get(HeaderIfNoneMatch)
+		ifNoneMatch := firstValue(r.Header[HeaderIfNoneMatch])
 		entry := s.cache.lookupBytes(keyBytes, version)
 		var key string
 		if entry != nil {
@@ -573,6 +574,14 @@ func appendVariantKey(b []byte, r *http.Request, req *handlers.Request) []byte {
 		b = append(b, req.BaseURL...)
 	}
 	return b
+}
+
+// firstValue is http.Header.Get's answer from a header's values.
+func firstValue(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return values[0]
 }
 
 // acceptsGzip reports whether an Accept-Encoding header takes gzip (and does not refuse it with q=0).

@@ -100,3 +100,14 @@ func TestDispatcherMatchesTheRouter(t *testing.T) {
 		t.Errorf("only %d requests matched a route: the test tried too little", matched)
 	}
 }
+
+// The warm path looks request headers up by these names as they are, which holds only while they are canonical.
+func TestHeaderNamesAreCanonical(t *testing.T) {
+	for _, name := range []string{HeaderAccept, HeaderAcceptEncoding, HeaderIfNoneMatch, HeaderClientRequestID, HeaderRequestID,
+		HeaderVary, HeaderCacheControl, HeaderContentEncoding, HeaderContentLength, HeaderContentType, HeaderContentSecurityPolicy,
+		HeaderReferrerPolicy, HeaderContentTypeOptions, HeaderFrameOptions} {
+		if canonical := http.CanonicalHeaderKey(name); canonical != name {
+			t.Errorf("header %q is kept by net/http as %q", name, canonical)
+		}
+	}
+}

@@ -60,7 +60,7 @@ func negotiate(r *http.Request) (handlers.Format, error) {
 		// An htmx request always wants HTML, whatever its Accept says: the fragment, or for history restores and
 		// boosted navigations the whole page.
 		return html, nil
-	case prefersHTMLKnown(r.Header.Values(HeaderAccept)):
+	case prefersHTMLKnown(r.Header[HeaderAccept]):
 		return handlers.FormatPage, nil
 	}
 	return handlers.FormatJSON, nil

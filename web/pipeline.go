@@ -116,7 +116,7 @@ func (s *Server) pageVersion(next http.Handler) http.Handler {
 // only the handler can find (a product's) check it there, with the same rule.
 func (s *Server) authorize(r *http.Request, rt route, req *handlers.Request) error {
 	if rt.family == handlers.FamilyRF && req.Format == handlers.FormatJSON && !rt.image {
-		id := r.Header.Get(HeaderClientRequestID)
+		id := firstValue(r.Header[HeaderClientRequestID])
 		if id == "" && browserNavigation(r.Header) {
 			// A person following "View JSON" is no API client, and a browser cannot send the header: the JSON is
 			// shown inside a page (text/html), so a client that only pretends to be a browser still gets no JSON.
