@@ -286,6 +286,7 @@ func serve(ctx context.Context, dsn, addr string, demo bool, opts web.Options, o
 	for range sides {
 		errs = append(errs, <-side)
 	}
+	server.Drain()
 	return errors.Join(errs...)
 }
 

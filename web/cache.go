@@ -52,6 +52,8 @@ type responseCache struct {
 	// boot makes ETags of different server runs differ, as the version starts again at each start.
 	boot   string
 	budget int64
+	// rendering counts the renders running, which go on after the clients that asked have gone.
+	rendering sync.WaitGroup
 
 	// renders holds a token for each render running; there are fewer tokens than cores, so that however many
 	// readers miss at once, writes and cache hits keep a core.
@@ -209,6 +211,7 @@ func (c *responseCache) fill(ctx context.Context, key string, version uint64, re
 	case vf.running == nil:
 		f = &flight{done: make(chan struct{}), version: c.version.Load(), render: render}
 		vf.running, shared = f, false
+		c.rendering.Add(1)
 		go c.run(key, vf, f)
 	case vf.running.version >= version:
 		f = vf.running
@@ -231,6 +234,7 @@ func (c *responseCache) fill(ctx context.Context, key string, version uint64, re
 // run renders a variant's flights one after another, the running one and then each queued behind it, storing
 // every cacheable answer.
 func (c *responseCache) run(key string, vf *variantFlights, f *flight) {
+	defer c.rendering.Done()
 	for f != nil {
 		c.renders <- struct{}{}
 		f.response = f.render(f.version)
@@ -389,6 +393,12 @@ func (s *Server) cached(next http.Handler) http.Handler {
 		}
 		s.cache.send(w, r, entry, gz)
 	})
+}
+
+// Drain waits for the renders still running for clients that went away (each ends within renderTimeout), so that
+// the database they read is not closed under them when serve stops.
+func (s *Server) Drain() {
+	s.cache.rendering.Wait()
 }
 
 // record runs next into memory, detached from the client that asked (it keeps the request's values, not its

@@ -411,3 +411,43 @@ func TestProductListEncodesAsOneValue(t *testing.T) {
 		}
 	}
 }
+
+// A render goes on after its client has gone, and the server waits for it (Drain) before serve closes the
+// database it reads: a render cut off by the close answered a 500 and logged it as the server stopped.
+func TestDrainWaitsForRendersWhoseClientsLeft(t *testing.T) {
+	s := &Server{cache: newResponseCache(0)}
+	const key = "json /api/products"
+	started, release := make(chan struct{}), make(chan struct{})
+	render := func(version uint64) *cachedResponse {
+		close(started)
+		<-release
+		return &cachedResponse{key: key, version: version, status: http.StatusOK, header: http.Header{}, body: []byte("done")}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	left := make(chan error, 1)
+	go func() {
+		_, _, err := s.cache.fill(ctx, key, 0, render)
+		left <- err
+	}()
+	<-started
+	cancel()
+	if err := <-left; err == nil {
+		t.Fatal("the client that left got an answer, want its context's error")
+	}
+	drained := make(chan struct{})
+	go func() {
+		s.Drain()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+		t.Fatal("Drain returned while a render was running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-drained:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Drain did not return once the render ended")
+	}
+}
