@@ -501,7 +501,10 @@ func (p *servedProcess) stop(t *testing.T) {
 type bareResponse struct {
 	ContentType     string `json:"content_type"`
 	ContentEncoding string `json:"content_encoding"`
-	Body            []byte `json:"body"`
+	// Header is every header stackboard sent but Date (which net/http writes itself): the bare server sends the
+	// same answer, headers and body, so that the ratio measures how stackboard makes it, not what it must say.
+	Header http.Header `json:"header"`
+	Body   []byte      `json:"body"`
 }
 
 // fetch reads one answer as it came (a gzip body stays compressed) and fails on anything but a 200.
@@ -518,11 +521,13 @@ func fetch(t *testing.T, target string, header http.Header) bareResponse {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %d %v %.200s", target, resp.StatusCode, err, body)
 	}
-	return bareResponse{ContentType: resp.Header.Get("Content-Type"), ContentEncoding: resp.Header.Get("Content-Encoding"), Body: body}
+	sent := resp.Header.Clone()
+	sent.Del("Date")
+	return bareResponse{ContentType: resp.Header.Get("Content-Type"), ContentEncoding: resp.Header.Get("Content-Encoding"), Header: sent, Body: body}
 }
 
 // startBare starts this test binary again as TestBareServer: a plain net/http server answering each request with
-// the bytes stackboard gave for it, from memory. It is the upper bound of what any handler can do on this machine.
+// the answer stackboard gave for it (its headers and body), from memory. It is the upper bound of what any handler can do on this machine.
 func startBare(t *testing.T, targets []loadTarget, answers map[string]bareResponse) string {
 	t.Helper()
 	responses := make(map[string]bareResponse)
@@ -575,11 +580,11 @@ func TestBareServer(t *testing.T) {
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Content-Type", response.ContentType)
-		if response.ContentEncoding != "" {
-			w.Header().Set("Content-Encoding", response.ContentEncoding)
+		header := w.Header()
+		for name, values := range response.Header {
+			header[name] = values
 		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(response.Body)))
+		header.Set("Content-Length", strconv.Itoa(len(response.Body)))
 		w.Write(response.Body)
 	})
 	http.ListenAndServe(addr, handler)
