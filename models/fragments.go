@@ -464,7 +464,8 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 			`+joins+`
 			ORDER BY c.pk LIMIT ?`, f.settled, mostFeedRows+1)
 	} else {
-		query = db.Raw(`SELECT 0, c.pk, 0, c.stack_id, c.product_name, ps.product_pk, s.project_id, s.status, s.run_status
+		// The first column is the feed's end, for a read that finds more than it can follow.
+		query = db.Raw(`SELECT (SELECT COALESCE(MAX(pk), 0) FROM changes), c.pk, 0, c.stack_id, c.product_name, ps.product_pk, s.project_id, s.status, s.run_status
 			FROM changes c `+joins+`
 			WHERE c.pk > ? ORDER BY c.pk LIMIT ?`, f.seen, mostFeedRows+1)
 	}
@@ -487,10 +488,15 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 	}
 	f.synced = time.Now()
 	if len(rows) > mostFeedRows {
-		// Too much changed to follow: start again from the data. Rows after the last one read are read next time
-		// (on SQLite), or are at or above the snapshot's xmin (on PostgreSQL) and handled then.
+		// Too much changed to follow: start again from the data, which the next reads read after this statement.
+		// On SQLite the feed's keys commit in order, so everything up to the feed's end as this statement saw it
+		// is in that data (skipping to it spares the reads after a restart a walk through the whole feed, 5,000
+		// rows at a time); on PostgreSQL the changes at or above the snapshot's xmin are handled by later reads.
 		f.reset()
 		f.seen = rows[len(rows)-1].pk
+		if !postgres {
+			f.seen = max(f.seen, xmin)
+		}
 		if postgres {
 			f.settled = max(f.settled, xmin)
 			clear(f.handled)
