@@ -25,6 +25,13 @@ type View struct {
 // EncodedJSON is a JSON body already encoded: a View whose Data is one is sent as it is.
 type EncodedJSON []byte
 
+// LazyJSON is a JSON body of Len bytes that Bytes makes when it is needed: a View whose Data is one is sent as it
+// is, and the response cache makes it only for a client that does not take the gzip form.
+type LazyJSON struct {
+	Len   int
+	Bytes func() []byte
+}
+
 // Responder writes a View in the format the request asks for.
 type Responder interface {
 	Respond(w http.ResponseWriter, r *http.Request, v View) error

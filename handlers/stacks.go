@@ -41,7 +41,7 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		return h.Out.Respond(w, r, View{Data: EncodedJSON(list.JSON), Gzip: list.Gzip})
+		return h.Out.Respond(w, r, View{Data: LazyJSON{Len: list.Len, Bytes: list.JSON}, Gzip: list.Gzip})
 	}
 	if filter.Limit == 0 && (paged || html) {
 		filter.Limit = models.DefaultPageLimit

@@ -84,6 +84,12 @@ type cachedResponse struct {
 	header  http.Header
 	body    []byte
 	etag    string
+	// makeBody, when set, makes body (of bodyLen bytes) the first time a client needs the plain form.
+	makeBody func() []byte
+	bodyLen  int
+	bodyOnce sync.Once
+	// plainOnce makes the plain form's header values once.
+	plainOnce sync.Once
 
 	// failed is set when the render did not finish: it panicked, or wrote nothing at all.
 	failed bool
@@ -239,7 +245,6 @@ func (c *responseCache) run(key string, vf *variantFlights, f *flight) {
 		c.renders <- struct{}{}
 		f.response = f.render(f.version)
 		<-c.renders
-		f.response.plain = c.representation(f.response, f.response.body, false)
 		f.response.headers = headerEntries(f.response.header)
 		if f.response.cacheable() {
 			c.store(f.response)
@@ -313,12 +318,12 @@ func (c *responseCache) stats() (entries int, bytes int64) {
 // cacheable reports whether the answer may serve other requests: a complete 200 with a body, for no one client.
 func (e *cachedResponse) cacheable() bool {
 	cookie := e.header[setCookie]
-	return !e.failed && e.status == http.StatusOK && len(e.body) > 0 && (len(cookie) == 0 || cookie[0] == "")
+	return !e.failed && e.status == http.StatusOK && e.length() > 0 && (len(cookie) == 0 || cookie[0] == "")
 }
 
 // size is what the entry's body costs in the budget; its gzip form is added when made.
 func (e *cachedResponse) size() int64 {
-	return int64(len(e.body)+len(e.key)) + entryOverhead
+	return int64(e.length()+len(e.key)) + entryOverhead
 }
 
 // renderTimeout bounds a render that runs detached from its clients.
@@ -424,12 +429,13 @@ func (s *Server) record(next http.Handler, r *http.Request, key string, version 
 
 // response is what the recorder caught, as a cache entry; one that wrote nothing failed.
 func (w *responseRecorder) response(key string, version uint64) *cachedResponse {
-	failed := w.status == 0 && w.body.Len() == 0
+	failed := w.status == 0 && w.body.Len() == 0 && w.makeBody == nil
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
 	w.header.Del(HeaderContentLength)
-	return &cachedResponse{key: key, version: version, status: w.status, header: w.header, body: w.body.Bytes(), failed: failed, makeGzip: w.gzip}
+	return &cachedResponse{key: key, version: version, status: w.status, header: w.header, body: w.body.Bytes(), failed: failed, makeGzip: w.gzip,
+		makeBody: w.makeBody, bodyLen: w.bodyLen}
 }
 
 // Header values every cached answer shares; net/http only reads them. Headers are set by their canonical name,
@@ -468,14 +474,11 @@ func (c *responseCache) send(w http.ResponseWriter, r *http.Request, entry *cach
 // worth compressing, else the plain body. Uncacheable answers carry no ETag.
 func (c *responseCache) form(entry *cachedResponse, acceptsGzip bool) *representation {
 	cacheable := entry.cacheable()
-	if acceptsGzip && cacheable && len(entry.body) >= minGzipBytes {
+	if acceptsGzip && cacheable && entry.length() >= minGzipBytes {
 		c.gzip(entry)
 		return &entry.gzipped
 	}
-	if entry.plain.contentLength == nil {
-		// An entry that was never stored (a 404, say) is seen by one request only.
-		entry.plain = c.representation(entry, entry.body, false)
-	}
+	entry.plainOnce.Do(func() { entry.plain = c.representation(entry, entry.plainBody(), false) })
 	return &entry.plain
 }
 
@@ -488,6 +491,22 @@ func (c *responseCache) representation(entry *cachedResponse, body []byte, gzipp
 	return form
 }
 
+// length is the length of the entry's plain body, made or not.
+func (e *cachedResponse) length() int {
+	if e.makeBody != nil {
+		return e.bodyLen
+	}
+	return len(e.body)
+}
+
+// plainBody is the entry's plain body, made on first use when it was kept to be made.
+func (e *cachedResponse) plainBody() []byte {
+	if e.makeBody != nil {
+		e.bodyOnce.Do(func() { e.body = e.makeBody() })
+	}
+	return e.body
+}
+
 // gzip returns the entry's compressed body, compressing it on first use only.
 func (c *responseCache) gzip(entry *cachedResponse) []byte {
 	made := false
@@ -498,9 +517,9 @@ func (c *responseCache) gzip(entry *cachedResponse) []byte {
 			return
 		}
 		var buf bytes.Buffer
-		buf.Grow(len(entry.body) / 4)
+		buf.Grow(entry.length() / 4)
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-		zw.Write(entry.body)
+		zw.Write(entry.plainBody())
 		zw.Close()
 		entry.gzipped = c.representation(entry, buf.Bytes(), true)
 	})
@@ -516,6 +535,9 @@ type responseRecorder struct {
 	status int
 	body   *bytes.Buffer
 	gzip   func() []byte
+	// makeBody and bodyLen are a body kept to be made when needed (keepLazyBody).
+	makeBody func() []byte
+	bodyLen  int
 }
 
 func (w *responseRecorder) Header() http.Header { return w.header }
@@ -527,6 +549,15 @@ func (w *responseRecorder) keepBody(body *bytes.Buffer) {
 		return
 	}
 	w.body.Write(body.Bytes())
+}
+
+// keepLazyBody takes a body of n bytes that make makes when a client needs it, when nothing was written yet.
+func (w *responseRecorder) keepLazyBody(n int, make func() []byte) {
+	if w.body.Len() == 0 {
+		w.makeBody, w.bodyLen = make, n
+		return
+	}
+	w.body.Write(make())
 }
 
 // keepGzip takes what makes the body's gzip form.

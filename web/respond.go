@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -60,6 +61,19 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 	switch f {
 	case handlers.FormatJSON:
 		contentType = contentTypeJSON
+		if lazy, ok := v.Data.(handlers.LazyJSON); ok {
+			if keeps {
+				setBodyHeaders(w, contentType, lazy.Len)
+				w.WriteHeader(cmp.Or(v.Status, http.StatusOK))
+				keeper.keepLazyBody(lazy.Len, lazy.Bytes)
+				if v.Gzip != nil {
+					keeper.keepGzip(v.Gzip)
+				}
+				return nil
+			}
+			body.Write(lazy.Bytes())
+			break
+		}
 		if encoded, ok := v.Data.(handlers.EncodedJSON); ok {
 			if keeps {
 				body = bytes.NewBuffer(encoded)
@@ -99,7 +113,9 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 // jsonView renders the page that shows a URL's JSON: the very bytes an API client gets, indented.
 func (rs responder) jsonView(r *http.Request, req *handlers.Request, data any, body *bytes.Buffer) error {
 	var encoded bytes.Buffer
-	if raw, ok := data.(handlers.EncodedJSON); ok {
+	if lazy, ok := data.(handlers.LazyJSON); ok {
+		encoded.Write(lazy.Bytes())
+	} else if raw, ok := data.(handlers.EncodedJSON); ok {
 		encoded.Write(raw)
 	} else if err := encodeJSON(&encoded, data); err != nil {
 		return err
@@ -130,6 +146,8 @@ func pageContext(ctx context.Context, req *handlers.Request) context.Context {
 // hands it the rendered buffer rather than copying a body of megabytes into it.
 type bodyKeeper interface {
 	keepBody(body *bytes.Buffer)
+	// keepLazyBody takes a body of n bytes that make makes when it is needed, when nothing was written yet.
+	keepLazyBody(n int, make func() []byte)
 	// keepGzip takes what makes the body's gzip form, when that is cheaper than compressing the body.
 	keepGzip(gzip func() []byte)
 }
