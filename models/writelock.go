@@ -168,35 +168,31 @@ func (c *groupCommitter) close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		if !c.running {
-			conn := c.conn
-			c.conn = nil
-			c.mu.Unlock()
-			if conn != nil {
-				conn.close(false)
-			}
-			return
-		}
-		c.mu.Unlock()
+	for !c.releaseConn() {
 		time.Sleep(time.Millisecond)
 	}
 }
 
 // closeIdle gives the write connection back to the pool unless a writer is committing.
 func (c *groupCommitter) closeIdle() {
+	c.releaseConn()
+}
+
+// releaseConn gives the write connection (if any) back to the pool and reports true, or reports false while a
+// writer is committing on it.
+func (c *groupCommitter) releaseConn() bool {
 	c.mu.Lock()
-	conn := c.conn
 	if c.running {
-		conn = nil
-	} else {
-		c.conn = nil
+		c.mu.Unlock()
+		return false
 	}
+	conn := c.conn
+	c.conn = nil
 	c.mu.Unlock()
 	if conn != nil {
 		conn.close(false)
 	}
+	return true
 }
 
 // transaction runs fn in one transaction on the committer's write connection, opening it when there is none.
