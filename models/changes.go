@@ -76,7 +76,8 @@ func insertRows(tx *gorm.DB, table string, columns []string, rows [][]any) error
 		values[i] = placeholders
 		args = append(args, row...)
 	}
-	return tx.Exec("INSERT INTO "+table+" ("+strings.Join(columns, ", ")+") VALUES "+strings.Join(values, ", "), args...).Error
+	_, err := execSQL(tx, "INSERT INTO "+table+" ("+strings.Join(columns, ", ")+") VALUES "+strings.Join(values, ", "), args...)
+	return err
 }
 
 // ChangeSet says what changed since the watcher last looked.

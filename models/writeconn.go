@@ -43,7 +43,8 @@ func openWriteConn(ctx context.Context, pool *sql.DB, checkpointEvery int) (*wri
 // the database (SQLite's default is 1,000): a page that many commits rewrote meanwhile is copied once, and the
 // database file synced once. The checkpoint stays on the writing connection, right after a commit: only there
 // does it catch up with the log's end, so that the next write starts the log again (checkpoints on another
-// connection, beside writes that never pause, let the log grow past 600 MB in 10 s).
+// connection alone, beside writes that never pause, let the log grow past 600 MB in 10 s; backfillLog's only copy
+// ahead of it).
 const checkpointPages = 16384
 
 // walSizeLimit is the size the write-ahead log is cut back to when it starts again after a checkpoint.
