@@ -2,8 +2,10 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -174,5 +176,47 @@ func TestTheLogStaysSmallUnderWritesAndReads(t *testing.T) {
 	// (a few MB at worst seen). Never started again, 2,400 writes' log is about 40 MB.
 	if info.Size() > 24<<20 {
 		t.Errorf("the log is %d bytes after %d writes beside readers, want it started again every 64 pages", info.Size(), 4*writesEach)
+	}
+}
+
+// Committed pages reach the database file itself soon after a commit, while the write connection's own
+// checkpoint is still far off: the background checkpoint copies them ahead of it.
+func TestCommittedPagesReachTheDatabaseFileInTheBackground(t *testing.T) {
+	path := testdb.DSN(t)
+	if IsPostgres(path) {
+		t.Skip("SQLite's write-ahead log")
+	}
+	db := openTestDBAt(t, path)
+	db.Config.Plugins[committerName].(*groupCommitter).checkpointEvery = 1 << 30
+	if _, err := CreateStack(context.Background(), db, "shop", NewStack{Name: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	// A copy of the database file alone, without its log, holds what was copied back into it.
+	copied := filepath.Join(t.TempDir(), "copy.db")
+	inFile := func() bool {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(copied, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(copied + "-wal")
+		os.Remove(copied + "-shm")
+		file, err := sql.Open("sqlite3", copied)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer file.Close()
+		var n int
+		err = file.QueryRow(`SELECT COUNT(*) FROM stacks WHERE name = 'web'`).Scan(&n)
+		return err == nil && n == 1
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !inFile() {
+		if time.Now().After(deadline) {
+			t.Fatal("the stack written 5 s ago is still only in the log")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
