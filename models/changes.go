@@ -76,8 +76,7 @@ func insertRows(tx *gorm.DB, table string, columns []string, rows [][]any) error
 		values[i] = placeholders
 		args = append(args, row...)
 	}
-	_, err := execSQL(tx, "INSERT INTO "+table+" ("+strings.Join(columns, ", ")+") VALUES "+strings.Join(values, ", "), args...)
-	return err
+	return execSQL(tx, "INSERT INTO "+table+" ("+strings.Join(columns, ", ")+") VALUES "+strings.Join(values, ", "), args...)
 }
 
 // ChangeSet says what changed since the watcher last looked.

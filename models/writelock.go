@@ -168,16 +168,16 @@ func (c *groupCommitter) commit(batch []*pendingWrite) {
 				w.err = runWrite(traced, w.fn)
 				return w.err
 			}
-			if _, err := execSQL(tx, "SAVEPOINT write"); err != nil {
+			if err := execSQL(tx, "SAVEPOINT write"); err != nil {
 				return err
 			}
 			w.err = runWrite(traced, w.fn)
 			if w.err != nil {
-				if _, err := execSQL(tx, "ROLLBACK TO SAVEPOINT write"); err != nil {
+				if err := execSQL(tx, "ROLLBACK TO SAVEPOINT write"); err != nil {
 					return err
 				}
 			}
-			if _, err := execSQL(tx, "RELEASE SAVEPOINT write"); err != nil {
+			if err := execSQL(tx, "RELEASE SAVEPOINT write"); err != nil {
 				return err
 			}
 		}

@@ -394,7 +394,7 @@ func saveServices(tx *gorm.DB, stack Stack, current, wanted, saved []Service, re
 		statuses[i] = service.Status
 	}
 	stack.UpdateTime = now
-	if _, err := execSQL(tx, `UPDATE stacks SET run_status = ?, update_time = ? WHERE pk = ?`, StackRunStatus(statuses), now, stack.PK); err != nil {
+	if err := execSQL(tx, `UPDATE stacks SET run_status = ?, update_time = ? WHERE pk = ?`, StackRunStatus(statuses), now, stack.PK); err != nil {
 		return err
 	}
 	if err := recordEvents(tx, serviceEvents(stack, current, wanted, now)); err != nil {
