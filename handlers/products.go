@@ -71,8 +71,8 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 	if !req.HTML() {
 		return h.Out.Respond(w, r, View{Data: products.Products})
 	}
-	if query.Has("marker") {
-		// htmx loading more rows onto the overview asks for the rows alone.
+	if query.Has("marker") && req.Format == FormatPartial {
+		// htmx loading more rows onto the overview asks for the rows alone; a browser opening that link gets the page.
 		return h.Out.Respond(w, r, View{Data: products.Products, Partial: views.ProductRows(page)})
 	}
 	if !fragments {

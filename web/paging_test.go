@@ -161,6 +161,11 @@ func TestPagesLoadMoreRowsOnScroll(t *testing.T) {
 			if !strings.Contains(target, "marker=") || !strings.Contains(target, "limit=100") {
 				t.Errorf("the more-row loads %s", target)
 			}
+			// A browser opening the more-row's link (a new tab, say) gets a whole page, not the rows or JSON.
+			opened := get(t, server, target, HeaderAccept, browserAccept)
+			if ct := opened.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/html") || !strings.Contains(opened.Body.String(), "<table") {
+				t.Errorf("%s opened in a browser: %s, want the whole page", target, ct)
+			}
 			body = get(t, server, target, HeaderHXRequest, "true").Body.String()
 			if strings.Contains(body, "<section") || strings.Contains(body, "<table") {
 				t.Errorf("%s: the rows come wrapped in their table or section", target)
