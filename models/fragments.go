@@ -50,6 +50,11 @@ type Fragments struct {
 	fleetProjects []string
 	fleetLoaded   bool
 
+	// stackLists are each project's stack list as last assembled, kept until a change names a stack of the
+	// project: a status report elsewhere in the fleet costs the project's next read the change feed alone, not its
+	// keys, a copy of its list and a gzip of it.
+	stackLists map[string]List
+
 	pieces    *gzipPieces
 	productsF *listFrame
 	stacksF   *listFrame
@@ -127,7 +132,7 @@ func NewFragments() *Fragments {
 	return &Fragments{
 		products: make(map[int64]*productFragment), productByName: make(map[string]int64),
 		stacks: make(map[int64]*stackFragment), stackByID: make(map[string]int64),
-		fleet: make(map[string]fleetStack), handled: make(map[int64]int64),
+		fleet: make(map[string]fleetStack), handled: make(map[int64]int64), stackLists: make(map[string]List),
 		pieces:    pieces,
 		productsF: pieces.frame("[", "]\n"),
 		stacksF:   pieces.frame(`{"stacks":[`, "]}\n"),
@@ -142,13 +147,20 @@ func (g *gzipPieces) frame(open, close string) *listFrame {
 	}
 }
 
-// List is a JSON list to assemble from fragments: its plain body and its gzip form are each made only when asked
-// for (a reader that takes gzip never needs the plain body, 9.5 MB at L).
+// List is a JSON list to assemble from fragments: its plain body and its gzip form are each made once, when first
+// asked for (a reader that takes gzip never needs the plain body, 9.5 MB at L).
 type List struct {
 	// Len is the length of the plain body.
-	Len   int
-	parts []*fragment
-	frame *listFrame
+	Len    int
+	parts  []*fragment
+	frame  *listFrame
+	bodies *listBodies
+}
+
+// listBodies are a list's bodies, made once each.
+type listBodies struct {
+	jsonOnce, gzipOnce sync.Once
+	json, gzip         []byte
 }
 
 // assemble lists the parts inside the frame.
@@ -160,11 +172,17 @@ func (fr *listFrame) assemble(parts []*fragment) List {
 			size++
 		}
 	}
-	return List{Len: size, parts: parts, frame: fr}
+	return List{Len: size, parts: parts, frame: fr, bodies: &listBodies{}}
 }
 
-// JSON copies the parts into one body: exactly the bytes encoding/json writes for the list, newline included.
+// JSON returns the parts copied into one body: exactly the bytes encoding/json writes for the list, newline
+// included.
 func (l List) JSON() []byte {
+	l.bodies.jsonOnce.Do(func() { l.bodies.json = l.copyJSON() })
+	return l.bodies.json
+}
+
+func (l List) copyJSON() []byte {
 	fr := l.frame
 	body := make([]byte, 0, l.Len)
 	body = append(body, fr.open...)
@@ -403,6 +421,9 @@ func (f *Fragments) Stacks(ctx context.Context, db *gorm.DB, projectID string) (
 	if err := f.invalidate(db); err != nil {
 		return List{}, err
 	}
+	if list, ok := f.stackLists[projectID]; ok {
+		return list, nil
+	}
 	var keys []int64
 	err := scanRows(db.Model(&Stack{}).Select("pk").Where("project_id = ?", projectID).Order("create_time DESC, pk DESC"), func(rows *sql.Rows) error {
 		var pk int64
@@ -443,7 +464,9 @@ func (f *Fragments) Stacks(ctx context.Context, db *gorm.DB, projectID string) (
 			parts = append(parts, &fr.fragment)
 		}
 	}
-	return f.stacksF.assemble(parts), nil
+	list := f.stacksF.assemble(parts)
+	f.stackLists[projectID] = list
+	return list, nil
 }
 
 // invalidate reads the change feed since the last assembly and drops the fragments of the stacks it names, of the
@@ -453,9 +476,11 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 		f.reset()
 	}
 	type row struct {
-		pk, xact  int64
-		stackID   string
-		product   string
+		pk, xact int64
+		stackID  string
+		product  string
+		// changedIn is the project the change names.
+		changedIn string
 		productPK sql.NullInt64
 		// project, lifecycle and run are the stack's now (not set when it is gone), for the fleet's mirror.
 		project, lifecycle, run sql.NullString
@@ -468,28 +493,28 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 	xmin := int64(0)
 	if postgres {
 		// One statement, one snapshot: its xmin, and every change of a transaction at or above the last one.
-		query = db.Raw(`SELECT x.xmin, c.pk, c.xact, c.stack_id, c.product_name, ps.product_pk, s.project_id, s.status, s.run_status
+		query = db.Raw(`SELECT x.xmin, c.pk, c.xact, c.stack_id, c.product_name, c.project_id, ps.product_pk, s.project_id, s.status, s.run_status
 			FROM (SELECT `+settledXact+` AS xmin) x
 			LEFT JOIN changes c ON c.xact >= ?
 			`+joins+`
 			ORDER BY c.pk LIMIT ?`, f.settled, mostFeedRows+1)
 	} else {
 		// The first column is the feed's end, for a read that finds more than it can follow.
-		query = db.Raw(`SELECT (SELECT COALESCE(MAX(pk), 0) FROM changes), c.pk, 0, c.stack_id, c.product_name, ps.product_pk, s.project_id, s.status, s.run_status
+		query = db.Raw(`SELECT (SELECT COALESCE(MAX(pk), 0) FROM changes), c.pk, 0, c.stack_id, c.product_name, c.project_id, ps.product_pk, s.project_id, s.status, s.run_status
 			FROM changes c `+joins+`
 			WHERE c.pk > ? ORDER BY c.pk LIMIT ?`, f.seen, mostFeedRows+1)
 	}
 	err := scanRows(query, func(rows_ *sql.Rows) error {
 		var r row
 		var pk, xact sql.NullInt64
-		var stackID, product sql.NullString
-		if err := rows_.Scan(&xmin, &pk, &xact, &stackID, &product, &r.productPK, &r.project, &r.lifecycle, &r.run); err != nil {
+		var stackID, product, changedIn sql.NullString
+		if err := rows_.Scan(&xmin, &pk, &xact, &stackID, &product, &changedIn, &r.productPK, &r.project, &r.lifecycle, &r.run); err != nil {
 			return err
 		}
 		if !pk.Valid {
 			return nil // no change since: the snapshot's xmin alone
 		}
-		r.pk, r.xact, r.stackID, r.product = pk.Int64, xact.Int64, stackID.String, product.String
+		r.pk, r.xact, r.stackID, r.product, r.changedIn = pk.Int64, xact.Int64, stackID.String, product.String, changedIn.String
 		rows = append(rows, r)
 		return nil
 	})
@@ -541,6 +566,9 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 			continue
 		}
 		if r.stackID != "" {
+			// The stack's list changes in the project the change names, and in the one the stack is in now.
+			delete(f.stackLists, r.changedIn)
+			delete(f.stackLists, r.project.String)
 			if pk, ok := f.stackByID[r.stackID]; ok {
 				f.dropStack(pk)
 			}
@@ -567,6 +595,7 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 
 func (f *Fragments) reset() {
 	f.fleetLoaded = false
+	clear(f.stackLists)
 	clear(f.products)
 	clear(f.productByName)
 	clear(f.stacks)
@@ -582,6 +611,7 @@ func (f *Fragments) dropProduct(pk int64) {
 
 func (f *Fragments) dropStack(pk int64) {
 	if fr, ok := f.stacks[pk]; ok {
+		delete(f.stackLists, fr.projectID)
 		delete(f.stackByID, fr.stackID)
 		delete(f.stacks, pk)
 	}
@@ -662,6 +692,11 @@ func (g *gzipPieces) sum(b []byte) crcPiece {
 // once per fragment, not once per list): the CRC of the whole body is combined from the fragments': at L, on
 // this machine, about 1 ms against about 30 ms for hash/crc32 over the 9.5 MB.
 func (l List) Gzip() []byte {
+	l.bodies.gzipOnce.Do(func() { l.bodies.gzip = l.stitchGzip() })
+	return l.bodies.gzip
+}
+
+func (l List) stitchGzip() []byte {
 	fr := l.frame
 	g := fr.pieces
 	size := len(gzipHeader) + len(fr.openDeflated) + len(fr.closeDeflated) + len(deflateFinal) + 8

@@ -12,12 +12,14 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"gorm.io/gorm"
 
 	"stackboard/models/fleet"
+	"stackboard/models/testdb"
 )
 
 // fragmentWrites are the kinds of write the product list's fragments must follow.
@@ -79,6 +81,59 @@ func TestProductListFromFragmentsIsAWholeRender(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A project's stack list is kept whole until a change names one of its stacks: after a status report in another
+// project its next read runs the change feed's statement alone and answers the same bytes; after one of its own it
+// shows the change.
+func TestAStackListOutlivesChangesElsewhere(t *testing.T) {
+	db := openTestDB(t)
+	made, err := fleet.Generate(fleet.Size{Name: "two projects", Projects: 2, Stacks: 20, Services: 80, Products: 2, Events: 400}, 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fleet.Fill(context.Background(), db, made); err != nil {
+		t.Fatal(err)
+	}
+	var stacks []struct{ Project, Name string }
+	if err := db.Raw(`SELECT project_id AS project, name FROM stacks ORDER BY project_id, pk`).Scan(&stacks).Error; err != nil {
+		t.Fatal(err)
+	}
+	here, elsewhere := stacks[0], stacks[len(stacks)-1]
+	if here.Project == elsewhere.Project {
+		t.Fatalf("the fleet has one project: %v", stacks)
+	}
+	counted, counter := testdb.CountStatements(db)
+	server := newTestServer(counted)
+	list := "/v1/" + here.Project + "/stacks"
+	report := func(s struct{ Project, Name string }, description string) {
+		t.Helper()
+		rec := call(t, server, http.MethodPatch, "/v1/"+s.Project+"/stacks/"+s.Name, `{"description":"`+description+`"}`)
+		if rec.Code/100 != 2 {
+			t.Fatalf("PATCH %s: %d %s", s.Name, rec.Code, rec.Body)
+		}
+	}
+	for _, zipped := range []bool{false, true} {
+		headers := []string{HeaderClientRequestID, clientRequestID}
+		if zipped {
+			headers = append(headers, HeaderAcceptEncoding, "gzip")
+		}
+		before := get(t, server, list, headers...).Body.String()
+		report(elsewhere, fmt.Sprintf("elsewhere %v", zipped))
+		counter.Reset()
+		after := get(t, server, list, headers...)
+		if after.Body.String() != before {
+			t.Errorf("gzip %v: a change in another project changed the list", zipped)
+		}
+		if n := counter.Count(); n != 1 {
+			t.Errorf("gzip %v: the read after a change elsewhere ran %d statements, want 1 (the change feed): %q", zipped, n, counter.Statements())
+		}
+		report(here, fmt.Sprintf("here %v", zipped))
+		changed := get(t, server, list, HeaderClientRequestID, clientRequestID).Body.String()
+		if !strings.Contains(changed, fmt.Sprintf(`"description":"here %v"`, zipped)) {
+			t.Errorf("gzip %v: the list after a change of its own stack does not show it: %.300s", zipped, changed)
+		}
 	}
 }
 
