@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -64,6 +65,12 @@ func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	if !IsPostgres(dsn) {
+		if err := forgetFeedStatistics(ctx, sqlDB); err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+	}
 	if err := Migrate(ctx, db); err != nil {
 		sqlDB.Close()
 		return nil, err
@@ -103,4 +110,37 @@ func Close(db *gorm.DB) error {
 // Now is the current time as Stackboard stores it: UTC, to the second.
 func Now() time.Time {
 	return time.Now().UTC().Truncate(time.Second)
+}
+
+// forgetFeedStatistics removes what an ANALYZE recorded of the change feed from a SQLite database (earlier builds'
+// fills ran ANALYZE on every table). The feed holds the last hour of writes, from none to millions of rows, so a
+// count taken once is soon wrong, and a count from when it was nearly empty makes SQLite scan the whole feed for
+// the few rows after a key instead of seeking to them: at L, writes at 1,000 a second filled it with enough rows
+// for every read of the feed to take 6 ms, and the readers of the stack lists spent half the server's CPU there.
+// Without statistics SQLite seeks by the primary key. It runs on the pool's one connection before any other is
+// opened: a connection reads the statistics when it loads the schema and keeps them.
+func forgetFeedStatistics(ctx context.Context, sqlDB *sql.DB) error {
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var analyzed int
+	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'`).Scan(&analyzed); err != nil {
+		return fmt.Errorf("look for the planner's statistics: %w", err)
+	}
+	if analyzed == 0 {
+		return nil
+	}
+	forgot, err := conn.ExecContext(ctx, `DELETE FROM sqlite_stat1 WHERE tbl = 'changes'`)
+	if err != nil {
+		return fmt.Errorf("forget the change feed's statistics: %w", err)
+	}
+	if n, _ := forgot.RowsAffected(); n > 0 {
+		// Loads the statistics again on this connection; connections opened later read them as they are now.
+		if _, err := conn.ExecContext(ctx, `ANALYZE sqlite_schema`); err != nil {
+			return fmt.Errorf("reload the planner's statistics: %w", err)
+		}
+	}
+	return nil
 }

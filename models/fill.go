@@ -32,7 +32,7 @@ type Tables struct {
 const fillBatchRows = 300
 
 // FillEmpty writes t into an empty database in one transaction, rolls up the stacks' run statuses, records one
-// change so that running servers refresh, and then gathers the planner's statistics. It refuses, changing
+// change so that running servers refresh, and then gathers the planner's statistics of the filled tables. It refuses, changing
 // nothing, a database that already holds projects or stacks. It writes through database/sql with multi-row
 // statements: GORM's Create of a large fleet row by row takes minutes.
 func FillEmpty(ctx context.Context, db *gorm.DB, t Tables) error {
@@ -74,11 +74,17 @@ func FillEmpty(ctx context.Context, db *gorm.DB, t Tables) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("fill database: %w", err)
 	}
-	if _, err := sqlDB.ExecContext(ctx, `ANALYZE`); err != nil {
-		return fmt.Errorf("fill database: analyze: %w", err)
+	for _, table := range analyzedTables {
+		if _, err := sqlDB.ExecContext(ctx, `ANALYZE `+table); err != nil {
+			return fmt.Errorf("fill database: analyze %s: %w", table, err)
+		}
 	}
 	return nil
 }
+
+// analyzedTables are the tables a fill gathers the planner's statistics of: those it filled. Not the change feed,
+// whose size swings with the writes of the last hour: see forgetFeedStatistics.
+var analyzedTables = []string{"projects", "stacks", "services", "products", "product_stacks", "stack_events"}
 
 func insertTables(ctx context.Context, tx *sql.Tx, postgres bool, t Tables) error {
 	projects := newRowInserter(ctx, tx, postgres, "projects", "id", "created_at")
