@@ -54,6 +54,11 @@ type Fragments struct {
 	// project: a status report elsewhere in the fleet costs the project's next read the change feed alone, not its
 	// keys, a copy of its list and a gzip of it.
 	stackLists map[string]List
+	// stackKeys are each project's stacks in list order (newest first), kept until a change names a stack that is
+	// new to them, gone or another: a status report moves no stack in its list. keyed finds a kept stack by its
+	// stack_id.
+	stackKeys map[string][]keyedStack
+	keyed     map[string]keyedStack
 
 	pieces    *gzipPieces
 	productsF *listFrame
@@ -85,6 +90,12 @@ type productFragment struct {
 // fleetStack is what the fleet's counts need of a stack.
 type fleetStack struct {
 	projectID, lifecycle, runStatus string
+}
+
+// keyedStack is a stack in its project's kept keys.
+type keyedStack struct {
+	pk                 int64
+	stackID, projectID string
 }
 
 // stackFragment is one stack's element of its project's stack list.
@@ -133,6 +144,7 @@ func NewFragments() *Fragments {
 		products: make(map[int64]*productFragment), productByName: make(map[string]int64),
 		stacks: make(map[int64]*stackFragment), stackByID: make(map[string]int64),
 		fleet: make(map[string]fleetStack), handled: make(map[int64]int64), stackLists: make(map[string]List),
+		stackKeys: make(map[string][]keyedStack), keyed: make(map[string]keyedStack),
 		pieces:    pieces,
 		productsF: pieces.frame("[", "]\n"),
 		stacksF:   pieces.frame(`{"stacks":[`, "]}\n"),
@@ -424,22 +436,14 @@ func (f *Fragments) Stacks(ctx context.Context, db *gorm.DB, projectID string) (
 	if list, ok := f.stackLists[projectID]; ok {
 		return list, nil
 	}
-	var keys []int64
-	err := scanRows(db.Model(&Stack{}).Select("pk").Where("project_id = ?", projectID).Order("create_time DESC, pk DESC"), func(rows *sql.Rows) error {
-		var pk int64
-		if err := rows.Scan(&pk); err != nil {
-			return err
-		}
-		keys = append(keys, pk)
-		return nil
-	})
+	keys, err := f.stackKeysOf(db, projectID)
 	if err != nil {
-		return List{}, fmt.Errorf("list stacks of project %q: %w", projectID, err)
+		return List{}, err
 	}
 	var missing []int64
-	for _, pk := range keys {
-		if f.stacks[pk] == nil {
-			missing = append(missing, pk)
+	for _, k := range keys {
+		if f.stacks[k.pk] == nil {
+			missing = append(missing, k.pk)
 		}
 	}
 	if len(missing) > 0 {
@@ -458,15 +462,53 @@ func (f *Fragments) Stacks(ctx context.Context, db *gorm.DB, projectID string) (
 		}
 	}
 	parts := make([]*fragment, 0, len(keys))
-	for _, pk := range keys {
-		if fr := f.stacks[pk]; fr != nil {
+	for _, k := range keys {
+		if fr := f.stacks[k.pk]; fr != nil {
 			// A stack deleted between reading the keys and reading the stacks is no longer in the list.
 			parts = append(parts, &fr.fragment)
 		}
 	}
 	list := f.stacksF.assemble(parts)
-	f.stackLists[projectID] = list
+	if len(parts) > 0 && len(parts) == len(keys) {
+		// Only lists of stacks are kept: every project name a client asks for would otherwise hold a place.
+		f.stackLists[projectID] = list
+	}
 	return list, nil
+}
+
+// stackKeysOf returns a project's stacks in list order, kept from an earlier read while no change moved them.
+func (f *Fragments) stackKeysOf(db *gorm.DB, projectID string) ([]keyedStack, error) {
+	if keys, ok := f.stackKeys[projectID]; ok {
+		return keys, nil
+	}
+	var keys []keyedStack
+	err := scanRows(db.Model(&Stack{}).Select("pk, stack_id").Where("project_id = ?", projectID).Order("create_time DESC, pk DESC"), func(rows *sql.Rows) error {
+		k := keyedStack{projectID: projectID}
+		if err := rows.Scan(&k.pk, &k.stackID); err != nil {
+			return err
+		}
+		keys = append(keys, k)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list stacks of project %q: %w", projectID, err)
+	}
+	if len(keys) > 0 {
+		f.stackKeys[projectID] = keys
+		for _, k := range keys {
+			f.keyed[k.stackID] = k
+		}
+	}
+	return keys, nil
+}
+
+// dropStackKeys forgets a project's kept stacks, and its assembled list.
+func (f *Fragments) dropStackKeys(projectID string) {
+	for _, k := range f.stackKeys[projectID] {
+		delete(f.keyed, k.stackID)
+	}
+	delete(f.stackKeys, projectID)
+	delete(f.stackLists, projectID)
 }
 
 // invalidate reads the change feed since the last assembly and drops the fragments of the stacks it names, of the
@@ -482,6 +524,8 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 		// changedIn is the project the change names.
 		changedIn string
 		productPK sql.NullInt64
+		// stackPK is the pk of the stack with the change's stack_id now (not set when it is gone).
+		stackPK sql.NullInt64
 		// project, lifecycle and run are the stack's now (not set when it is gone), for the fleet's mirror.
 		project, lifecycle, run sql.NullString
 	}
@@ -493,14 +537,14 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 	xmin := int64(0)
 	if postgres {
 		// One statement, one snapshot: its xmin, and every change of a transaction at or above the last one.
-		query = db.Raw(`SELECT x.xmin, c.pk, c.xact, c.stack_id, c.product_name, c.project_id, ps.product_pk, s.project_id, s.status, s.run_status
+		query = db.Raw(`SELECT x.xmin, c.pk, c.xact, c.stack_id, c.product_name, c.project_id, ps.product_pk, s.pk, s.project_id, s.status, s.run_status
 			FROM (SELECT `+settledXact+` AS xmin) x
 			LEFT JOIN changes c ON c.xact >= ?
 			`+joins+`
 			ORDER BY c.pk LIMIT ?`, f.settled, mostFeedRows+1)
 	} else {
 		// The first column is the feed's end, for a read that finds more than it can follow.
-		query = db.Raw(`SELECT (SELECT COALESCE(MAX(pk), 0) FROM changes), c.pk, 0, c.stack_id, c.product_name, c.project_id, ps.product_pk, s.project_id, s.status, s.run_status
+		query = db.Raw(`SELECT (SELECT COALESCE(MAX(pk), 0) FROM changes), c.pk, 0, c.stack_id, c.product_name, c.project_id, ps.product_pk, s.pk, s.project_id, s.status, s.run_status
 			FROM changes c `+joins+`
 			WHERE c.pk > ? ORDER BY c.pk LIMIT ?`, f.seen, mostFeedRows+1)
 	}
@@ -508,7 +552,7 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 		var r row
 		var pk, xact sql.NullInt64
 		var stackID, product, changedIn sql.NullString
-		if err := rows_.Scan(&xmin, &pk, &xact, &stackID, &product, &changedIn, &r.productPK, &r.project, &r.lifecycle, &r.run); err != nil {
+		if err := rows_.Scan(&xmin, &pk, &xact, &stackID, &product, &changedIn, &r.productPK, &r.stackPK, &r.project, &r.lifecycle, &r.run); err != nil {
 			return err
 		}
 		if !pk.Valid {
@@ -566,9 +610,17 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 			continue
 		}
 		if r.stackID != "" {
-			// The stack's list changes in the project the change names, and in the one the stack is in now.
+			// The stack's list changes in the project the change names, and in the one the stack is in now; their
+			// kept keys stay while the stack is the one they hold, where they hold it.
 			delete(f.stackLists, r.changedIn)
 			delete(f.stackLists, r.project.String)
+			if k, ok := f.keyed[r.stackID]; !ok || r.stackPK.Int64 != k.pk || r.project.String != k.projectID {
+				f.dropStackKeys(r.changedIn)
+				f.dropStackKeys(r.project.String)
+				if ok {
+					f.dropStackKeys(k.projectID)
+				}
+			}
 			if pk, ok := f.stackByID[r.stackID]; ok {
 				f.dropStack(pk)
 			}
@@ -596,6 +648,8 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 func (f *Fragments) reset() {
 	f.fleetLoaded = false
 	clear(f.stackLists)
+	clear(f.stackKeys)
+	clear(f.keyed)
 	clear(f.products)
 	clear(f.productByName)
 	clear(f.stacks)

@@ -86,7 +86,7 @@ func TestProductListFromFragmentsIsAWholeRender(t *testing.T) {
 
 // A project's stack list is kept whole until a change names one of its stacks: after a status report in another
 // project its next read runs the change feed's statement alone and answers the same bytes; after one of its own it
-// shows the change.
+// shows the change, reading that stack alone.
 func TestAStackListOutlivesChangesElsewhere(t *testing.T) {
 	db := openTestDB(t)
 	made, err := fleet.Generate(fleet.Size{Name: "two projects", Projects: 2, Stacks: 20, Services: 80, Products: 2, Events: 400}, 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
@@ -130,9 +130,14 @@ func TestAStackListOutlivesChangesElsewhere(t *testing.T) {
 			t.Errorf("gzip %v: the read after a change elsewhere ran %d statements, want 1 (the change feed): %q", zipped, n, counter.Statements())
 		}
 		report(here, fmt.Sprintf("here %v", zipped))
+		counter.Reset()
 		changed := get(t, server, list, HeaderClientRequestID, clientRequestID).Body.String()
 		if !strings.Contains(changed, fmt.Sprintf(`"description":"here %v"`, zipped)) {
 			t.Errorf("gzip %v: the list after a change of its own stack does not show it: %.300s", zipped, changed)
+		}
+		// A status report moves no stack in the list: the read takes the feed and that stack, not the list's keys.
+		if n := counter.Count(); n != 2 {
+			t.Errorf("gzip %v: the read after a change of its own stack ran %d statements, want 2: %q", zipped, n, counter.Statements())
 		}
 	}
 }
