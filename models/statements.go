@@ -1,13 +1,14 @@
 package models
 
 import (
+	"database/sql"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
 )
 
-// The appends and savepoints every status report runs go to the transaction's connection directly: GORM's callbacks,
+// The lookups, appends and savepoints every status report runs go to the transaction's connection directly: GORM's callbacks,
 // clause building and reflection around them took as much of the group committer's time as SQLite did, and the
 // committer is the one writer. They are traced through the session's logger like GORM's own, so that the SQL log,
 // the slow-statement warning and the tests' statement counter see them.
@@ -22,6 +23,30 @@ func execSQL(tx *gorm.DB, query string, args ...any) error {
 		rows, _ = result.RowsAffected()
 	}
 	tx.Logger.Trace(stmt.Context, begin, func() (string, int64) { return tx.Dialector.Explain(query, args...), rows }, err)
+	return err
+}
+
+// querySQL runs one query written with ? placeholders on tx's connection and hands each row to scan.
+func querySQL(tx *gorm.DB, scan func(*sql.Rows) error, query string, args ...any) error {
+	stmt := tx.Statement
+	begin := time.Now()
+	var n int64
+	rows, err := stmt.ConnPool.QueryContext(stmt.Context, bindVars(tx, query), args...)
+	if err == nil {
+		for rows.Next() {
+			if err = scan(rows); err != nil {
+				break
+			}
+			n++
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		if closeErr := rows.Close(); err == nil {
+			err = closeErr
+		}
+	}
+	tx.Logger.Trace(stmt.Context, begin, func() (string, int64) { return tx.Dialector.Explain(query, args...), n }, err)
 	return err
 }
 

@@ -72,12 +72,6 @@ func ensureProject(tx *gorm.DB, projectID string, now time.Time) (bool, error) {
 	return true, recordChanges(tx, Change{ProjectID: projectID})
 }
 
-// lockStack loads a stack to change it, locking its row until the transaction ends (on PostgreSQL; SQLite's
-// IMMEDIATE transactions already serialise writers), so racing writers never lose an update or an event.
-func lockStack(tx *gorm.DB, projectID, name string) (Stack, error) {
-	return findStack(tx.Clauses(clause.Locking{Strength: "UPDATE"}), projectID, name)
-}
-
 // NewStack is what CreateStack is asked to create: RFS's fields of an empty stack.
 type NewStack struct {
 	Name                     string
