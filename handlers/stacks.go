@@ -36,7 +36,9 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 	// The documented JSON lists every stack unless a page is asked for; a browser gets a page and loads more.
 	paged := query.Has("limit") || query.Has("marker")
 	html := requestOf(r).HTML()
-	if !html && h.Fragments != nil && !requestOf(r).Unkept && defaultView(query) {
+	// The list every client polls, and the page every browser opens, are assembled from kept fragments.
+	fragments := h.Fragments != nil && !requestOf(r).Unkept && defaultView(query)
+	if !html && fragments {
 		list, err := h.Fragments.Stacks(r.Context(), h.DB, projectID)
 		if err != nil {
 			return err
@@ -46,7 +48,15 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 	if filter.Limit == 0 && (paged || html) {
 		filter.Limit = models.DefaultPageLimit
 	}
-	list, err := models.FindStacks(r.Context(), h.DB, projectID, filter)
+	var (
+		list models.StackList
+		rows []*models.RenderedRow
+	)
+	if fragments && filter.Sort == models.BrokenFirst {
+		list, rows, err = h.Fragments.StackPage(r.Context(), h.DB, projectID, filter.Limit)
+	} else {
+		list, err = models.FindStacks(r.Context(), h.DB, projectID, filter)
+	}
 	if err != nil {
 		return err
 	}
@@ -62,6 +72,7 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 		List:   list,
 		Filter: filter,
 		Now:    time.Now(),
+		Rows:   rows,
 	}
 	var data any = list
 	if paged {

@@ -375,7 +375,6 @@ func FindStacks(ctx context.Context, db *gorm.DB, projectID string, filter Stack
 	list.Stacks = make([]StackSummary, len(rows))
 	for i, row := range rows {
 		list.Stacks[i] = newStackSummary(row)
-		list.Stacks[i].RunStatus = row.RunStatus
 	}
 	return list, nil
 }

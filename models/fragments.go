@@ -130,11 +130,15 @@ type keyedStack struct {
 	stackID, projectID string
 }
 
-// stackFragment is one stack's element of its project's stack list.
+// stackFragment is one stack's element of its project's stack list, and its row on the list's page.
 type stackFragment struct {
 	fragment
 	projectID string
 	stackID   string
+	summary   StackSummary
+	order     brokenFirstKey
+	// rendered is the row's HTML on the page, once a page asked for it.
+	rendered RenderedRow
 }
 
 // gzipPieces make the gzip form of a list: compressors to reuse and the CRC-32 shift operators.
@@ -471,9 +475,59 @@ func (f *Fragments) Stacks(ctx context.Context, db *gorm.DB, projectID string) (
 	if list, ok := f.stackLists[projectID]; ok {
 		return list, nil
 	}
-	keys, err := f.stackKeysOf(db, projectID)
+	stacks, complete, err := f.projectStacks(db, projectID)
 	if err != nil {
 		return List{}, err
+	}
+	parts := make([]*fragment, len(stacks))
+	for i, s := range stacks {
+		parts[i] = &s.fragment
+	}
+	list := f.stacksF.assemble(parts)
+	if len(parts) > 0 && complete {
+		// Only lists of stacks are kept: every project name a client asks for would otherwise hold a place.
+		f.stackLists[projectID] = list
+	}
+	return list, nil
+}
+
+// StackPage returns the first page of a project's stacks broken first, limit of them, as FindStacks does for
+// StackFilter{Sort: BrokenFirst, Limit: limit} (the page a browser opens), with each stack's kept row beside it,
+// in at most three SQL statements: the change feed, the project's stack keys, and the stacks whose fragments are
+// missing.
+func (f *Fragments) StackPage(ctx context.Context, db *gorm.DB, projectID string, limit int) (StackList, []*RenderedRow, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	db = db.WithContext(ctx)
+	if err := f.invalidate(db); err != nil {
+		return StackList{}, nil, err
+	}
+	stacks, _, err := f.projectStacks(db, projectID)
+	if err != nil {
+		return StackList{}, nil, err
+	}
+	sorted := slices.SortedFunc(slices.Values(stacks), func(a, b *stackFragment) int { return a.order.compare(b.order) })
+	list := StackList{ProjectID: projectID}
+	if len(sorted) > limit {
+		sorted = sorted[:limit]
+		next := positionMarker(limit)
+		list.NextMarker = &next
+	}
+	list.Stacks = make([]StackSummary, len(sorted))
+	rows := make([]*RenderedRow, len(sorted))
+	for i, s := range sorted {
+		list.Stacks[i] = s.summary
+		rows[i] = &s.rendered
+	}
+	return list, rows, nil
+}
+
+// projectStacks returns the fragments of a project's stacks in list order (newest first), reading the stacks
+// whose fragments are missing; complete is false when a stack was deleted between reading the keys and the rows.
+func (f *Fragments) projectStacks(db *gorm.DB, projectID string) (stacks []*stackFragment, complete bool, err error) {
+	keys, err := f.stackKeysOf(db, projectID)
+	if err != nil {
+		return nil, false, err
 	}
 	var missing []int64
 	for _, k := range keys {
@@ -488,27 +542,22 @@ func (f *Fragments) Stacks(ctx context.Context, db *gorm.DB, projectID string) (
 		}
 		var rows []Stack
 		if err := query.Scan(&rows).Error; err != nil {
-			return List{}, fmt.Errorf("list stacks of project %q: %w", projectID, err)
+			return nil, false, fmt.Errorf("list stacks of project %q: %w", projectID, err)
 		}
 		for i := range rows {
 			if err := f.keepStack(&rows[i]); err != nil {
-				return List{}, err
+				return nil, false, err
 			}
 		}
 	}
-	parts := make([]*fragment, 0, len(keys))
+	stacks = make([]*stackFragment, 0, len(keys))
 	for _, k := range keys {
 		if fr := f.stacks[k.pk]; fr != nil {
 			// A stack deleted between reading the keys and reading the stacks is no longer in the list.
-			parts = append(parts, &fr.fragment)
+			stacks = append(stacks, fr)
 		}
 	}
-	list := f.stacksF.assemble(parts)
-	if len(parts) > 0 && len(parts) == len(keys) {
-		// Only lists of stacks are kept: every project name a client asks for would otherwise hold a place.
-		f.stackLists[projectID] = list
-	}
-	return list, nil
+	return stacks, len(stacks) == len(keys), nil
 }
 
 // stackKeysOf returns a project's stacks in list order, kept from an earlier read while no change moved them.
@@ -741,16 +790,18 @@ func (f *Fragments) keepProduct(p *ProductStatus) error {
 	return nil
 }
 
-// keepStack encodes a stack as its fragment of the stack list.
+// keepStack encodes a stack as its fragment of the stack list, and keeps its row of the list's page.
 func (f *Fragments) keepStack(s *Stack) error {
-	encoded, err := encodeElement(newStackSummary(*s))
+	summary := newStackSummary(*s)
+	encoded, err := encodeElement(summary)
 	if err != nil {
 		return fmt.Errorf("encode stack %q: %w", s.Name, err)
 	}
 	if old, ok := f.stackByID[s.StackID]; ok && old != s.PK {
 		f.dropStack(old)
 	}
-	f.stacks[s.PK] = &stackFragment{fragment: fragment{json: encoded}, projectID: s.ProjectID, stackID: s.StackID}
+	f.stacks[s.PK] = &stackFragment{fragment: fragment{json: encoded}, projectID: s.ProjectID, stackID: s.StackID,
+		summary: summary, order: brokenFirstKey{StackSeverity(s.Status, s.RunStatus), s.StatusChangedAt.UnixNano(), s.PK}}
 	f.stackByID[s.StackID] = s.PK
 	return nil
 }

@@ -189,6 +189,7 @@ func newStackSummary(s Stack) StackSummary {
 		UpdateTime:  Timestamp{s.UpdateTime},
 
 		ProjectID:       s.ProjectID,
+		RunStatus:       s.RunStatus,
 		StatusChangedAt: s.StatusChangedAt,
 	}
 	if IsFailedLifecycle(s.Status) {

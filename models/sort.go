@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -116,6 +117,25 @@ func stackOrder(s Sort, alias string) string {
 		terms = []orderTerm{{col("status_changed_at"), true}}
 	}
 	return orderSQL(append(terms, orderTerm{col("pk"), false}), s.Desc)
+}
+
+// brokenFirstKey is a stack's place in stackOrder(BrokenFirst): its severity, then the time it entered its state
+// (in Unix nanoseconds), then its pk, for lists sorted in memory as the database sorts them.
+type brokenFirstKey struct {
+	severity  Severity
+	changedAt int64
+	pk        int64
+}
+
+// compare orders two stacks as stackOrder(BrokenFirst) does.
+func (k brokenFirstKey) compare(other brokenFirstKey) int {
+	switch {
+	case k.severity != other.severity:
+		return cmp.Compare(k.severity, other.severity)
+	case k.changedAt != other.changedAt:
+		return cmp.Compare(k.changedAt, other.changedAt)
+	}
+	return cmp.Compare(k.pk, other.pk)
 }
 
 // productOrder is the ORDER BY of a sorted list of products; products' updated and in-state times are those of

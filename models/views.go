@@ -44,26 +44,30 @@ type ProductPage struct {
 	Rows []*RenderedRow
 }
 
-// RenderedRow keeps the HTML of one product's overview row once rendered: its fragment holds it until the product
-// changes, so an overview after a write renders only the rows of the products it touched.
+// RenderedRow keeps the HTML of one row of a list once rendered (a product's on the overview, a stack's on its
+// project's list): its fragment holds it until the product or stack changes, so a list after a write renders only
+// the rows of what the write touched.
 type RenderedRow struct {
 	mu   sync.Mutex
 	done bool
+	// key is what the row shows that changes without a write (how long a stack has been in its state).
+	key  string
 	html string
 }
 
-// HTML is the row's HTML, rendered by render the first time it is asked for (and again after a failed render).
-func (r *RenderedRow) HTML(render func() (string, error)) (string, error) {
+// HTML is the row's HTML for key, what the row shows that time changes ("" when nothing): rendered by render the
+// first time it is asked for, for another key, and again after a failed render.
+func (r *RenderedRow) HTML(key string, render func() (string, error)) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.done {
+	if r.done && r.key == key {
 		return r.html, nil
 	}
 	html, err := render()
 	if err != nil {
 		return "", err
 	}
-	r.html, r.done = html, true
+	r.html, r.key, r.done = html, key, true
 	return html, nil
 }
 

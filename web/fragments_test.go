@@ -159,8 +159,9 @@ func fragmentReads(t *testing.T, db *gorm.DB) [][]string {
 	projects = append(projects, "no-such-project")
 	const id = "0e6f3a38-6a35-4bd5-9a0b-6c1d2e3f4a5b"
 	for i, p := range projects {
-		reads = append(reads, []string{"/v1/" + p + "/stacks", HeaderClientRequestID, id})
+		reads = append(reads, []string{"/v1/" + p + "/stacks", HeaderClientRequestID, id}, []string{"/v1/" + p + "/stacks", HeaderAccept, "text/html"})
 		if i == 0 {
+			reads = append(reads, []string{"/v1/" + p + "/stacks", HeaderHXRequest, "true"})
 			reads = append(reads, []string{"/v1/" + p + "/stacks?format=json", HeaderClientRequestID, id, HeaderAcceptEncoding, "gzip"})
 			// Pages whose header counts the fleet from the fragments' mirror, read first after a write so that
 			// nothing else brought the mirror up to date.
