@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/gorilla/mux"
 
@@ -178,8 +179,13 @@ func listSort(r *http.Request, keys []models.SortKey) (models.Sort, error) {
 // defaultView reports whether a list is asked for as it is by default: no query parameter but the format. Only
 // those answers come from kept fragments; a parameter added later is then never answered from them by mistake.
 func defaultView(query url.Values) bool {
+	return onlyParams(query)
+}
+
+// onlyParams reports whether a request's query has no parameter but the format and those named.
+func onlyParams(query url.Values, names ...string) bool {
 	for name := range query {
-		if name != "format" {
+		if name != "format" && !slices.Contains(names, name) {
 			return false
 		}
 	}

@@ -36,9 +36,9 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 	// The documented JSON lists every stack unless a page is asked for; a browser gets a page and loads more.
 	paged := query.Has("limit") || query.Has("marker")
 	html := requestOf(r).HTML()
-	// The list every client polls, and the page every browser opens, are assembled from kept fragments.
-	fragments := h.Fragments != nil && !requestOf(r).Unkept && defaultView(query)
-	if !html && fragments {
+	// The list every client polls, and the pages of it every browser opens, are assembled from kept fragments.
+	kept := h.Fragments != nil && !requestOf(r).Unkept
+	if !html && kept && defaultView(query) {
 		list, err := h.Fragments.Stacks(r.Context(), h.DB, projectID)
 		if err != nil {
 			return err
@@ -52,8 +52,8 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 		list models.StackList
 		rows []*models.RenderedRow
 	)
-	if fragments && filter.Sort == models.BrokenFirst {
-		list, rows, err = h.Fragments.StackPage(r.Context(), h.DB, projectID, filter.Limit)
+	if html && kept && filter.FromFragments() && onlyParams(query, "sort", "marker", "limit") {
+		list, rows, err = h.Fragments.StackPage(r.Context(), h.DB, projectID, filter)
 	} else {
 		list, err = models.FindStacks(r.Context(), h.DB, projectID, filter)
 	}

@@ -330,6 +330,11 @@ func (f StackFilter) position() (int, error) {
 	return 0, err
 }
 
+// FromFragments reports whether Fragments.StackPage answers the filter: the stacks broken first, unfiltered.
+func (f StackFilter) FromFragments() bool {
+	return f.Status == "" && f.Query == "" && f.Sort == BrokenFirst
+}
+
 // FindStacks returns the stacks of a project that match filter, newest first (the later created first among equal
 // times), each with its run status, in one SQL statement. An unknown project has no stacks.
 func FindStacks(ctx context.Context, db *gorm.DB, projectID string, filter StackFilter) (StackList, error) {

@@ -491,11 +491,17 @@ func (f *Fragments) Stacks(ctx context.Context, db *gorm.DB, projectID string) (
 	return list, nil
 }
 
-// StackPage returns the first page of a project's stacks broken first, limit of them, as FindStacks does for
-// StackFilter{Sort: BrokenFirst, Limit: limit} (the page a browser opens), with each stack's kept row beside it,
-// in at most three SQL statements: the change feed, the project's stack keys, and the stacks whose fragments are
-// missing.
-func (f *Fragments) StackPage(ctx context.Context, db *gorm.DB, projectID string, limit int) (StackList, []*RenderedRow, error) {
+// StackPage returns a page of a project's stacks broken first, the page every browser opens and the ones it loads
+// after it, as FindStacks does for filter (which must be FromFragments), with each stack's kept row beside it, in at
+// most three SQL statements: the change feed, the project's stack keys, and the stacks whose fragments are missing.
+func (f *Fragments) StackPage(ctx context.Context, db *gorm.DB, projectID string, filter StackFilter) (StackList, []*RenderedRow, error) {
+	if !filter.FromFragments() {
+		return StackList{}, nil, fmt.Errorf("the stack list's fragments come broken first and unfiltered, not %+v", filter)
+	}
+	if err := filter.Validate(); err != nil {
+		return StackList{}, nil, err
+	}
+	offset, _ := filter.position()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	db = db.WithContext(ctx)
@@ -507,10 +513,11 @@ func (f *Fragments) StackPage(ctx context.Context, db *gorm.DB, projectID string
 		return StackList{}, nil, err
 	}
 	sorted := slices.SortedFunc(slices.Values(stacks), func(a, b *stackFragment) int { return a.order.compare(b.order) })
+	sorted = sorted[min(offset, len(sorted)):]
 	list := StackList{ProjectID: projectID}
-	if len(sorted) > limit {
-		sorted = sorted[:limit]
-		next := positionMarker(limit)
+	if filter.Limit > 0 && len(sorted) > filter.Limit {
+		sorted = sorted[:filter.Limit]
+		next := positionMarker(offset + filter.Limit)
 		list.NextMarker = &next
 	}
 	list.Stacks = make([]StackSummary, len(sorted))

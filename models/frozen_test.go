@@ -40,10 +40,6 @@ var releasedMigrations = map[int]struct{ sqlite, postgres string }{
 		"c390eaef84fbc72beeafa1489d49a4d067c08680eb291ef5791e6cae892cf09a",
 		"c0813ef625cd63b8b9b0630a1b4598fa3d4c0bb11799093e2746137bb894cc33",
 	},
-	9: {
-		"ec3c54266ca6e8dbc3a6dee97410f80c120be72e86322da8aa9bff62ab8d1b71",
-		"ec3c54266ca6e8dbc3a6dee97410f80c120be72e86322da8aa9bff62ab8d1b71",
-	},
 }
 
 func migrationDigest(m migration, dialect string) string {

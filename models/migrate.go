@@ -158,17 +158,6 @@ func migrations() []migration {
 				EXECUTE format('CREATE INDEX services_domains_trgm ON services USING gin (LOWER(domains) %I.gin_trgm_ops)', ext);
 			END $$`,
 		}},
-		{9, "the pages' broken-first stack list reads in its order", []string{
-			// Pages open a project's stacks broken first (stackOrder with SortSeverity); without an index in that
-			// order every read sorts all the project's stacks to show a page of them. The expression is
-			// stackSeveritySQL as it was released: TestTheBrokenFirstStackListReadsInOrder fails when the rule
-			// changes without a new index.
-			`CREATE INDEX stacks_project_severity ON stacks (project_id, (CASE` +
-				` WHEN status IN ('DEPLOYMENT_FAILED', 'ROLLBACK_FAILED', 'DELETION_FAILED') OR run_status IN ('FAULT') THEN 0` +
-				` WHEN status IN ('DEPLOYMENT_IN_PROGRESS', 'ROLLBACK_IN_PROGRESS', 'DELETION_IN_PROGRESS') OR run_status IN ('PARTIALLY-RUNNING') THEN 2` +
-				` WHEN status IN ('CREATION_COMPLETE') OR run_status IN ('NOT-RUNNING') THEN 3` +
-				` ELSE 4 END), status_changed_at, pk)`,
-		}},
 	}
 }
 

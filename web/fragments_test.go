@@ -161,6 +161,10 @@ func fragmentReads(t *testing.T, db *gorm.DB) [][]string {
 	for i, p := range projects {
 		reads = append(reads, []string{"/v1/" + p + "/stacks", HeaderClientRequestID, id}, []string{"/v1/" + p + "/stacks", HeaderAccept, "text/html"})
 		if i == 0 {
+			// The rows htmx loads after the first page, at every place the page may end (past the end too).
+			for _, more := range []string{"?sort=severity", "?sort=severity&limit=3", "?sort=severity&marker=p3&limit=3", "?sort=severity&marker=p7&limit=4", "?sort=severity&marker=p9999&limit=3"} {
+				reads = append(reads, []string{"/v1/" + p + "/stacks" + more, HeaderHXRequest, "true"})
+			}
 			reads = append(reads, []string{"/v1/" + p + "/stacks", HeaderHXRequest, "true"})
 			reads = append(reads, []string{"/v1/" + p + "/stacks?format=json", HeaderClientRequestID, id, HeaderAcceptEncoding, "gzip"})
 			// Pages whose header counts the fleet from the fragments' mirror, read first after a write so that
