@@ -12,6 +12,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +63,9 @@ type Fragments struct {
 	// stack_id.
 	stackKeys map[string][]keyedStack
 	keyed     map[string]keyedStack
+	// productKeys are the products in list order, by the projects they were listed for (productKeysFor), kept
+	// until a change names a product: a status report moves no product in the list.
+	productKeys map[string][]productKey
 
 	pieces    *gzipPieces
 	productsF *listFrame
@@ -180,7 +184,7 @@ func NewFragments() *Fragments {
 		products: make(map[int64]*productFragment), productByName: make(map[string]int64),
 		stacks: make(map[int64]*stackFragment), stackByID: make(map[string]int64),
 		fleet: make(map[string]fleetStack), fleetCounts: make(map[string]*stackCounts), handled: make(map[int64]int64), stackLists: make(map[string]List),
-		stackKeys: make(map[string][]keyedStack), keyed: make(map[string]keyedStack),
+		stackKeys: make(map[string][]keyedStack), keyed: make(map[string]keyedStack), productKeys: make(map[string][]productKey),
 		pieces:    pieces,
 		productsF: pieces.frame("[", "]\n"),
 		stacksF:   pieces.frame(`{"stacks":[`, "]}\n"),
@@ -388,6 +392,7 @@ func (f *Fragments) productsLocked(ctx context.Context, db *gorm.DB, projects []
 	if err := f.invalidate(db); err != nil {
 		return nil, err
 	}
+	listedFor := productKeysFor(projects)
 	if len(f.products) == 0 {
 		// Nothing kept: one read of every product gives the fragments and their order, without the keys.
 		products, err := FindProducts(ctx, db, ProductFilter{Projects: projects})
@@ -395,30 +400,31 @@ func (f *Fragments) productsLocked(ctx context.Context, db *gorm.DB, projects []
 			return nil, err
 		}
 		out := make([]*productFragment, len(products))
+		keys := make([]productKey, len(products))
 		for i := range products {
 			if err := f.keepProduct(&products[i]); err != nil {
 				return nil, err
 			}
 			out[i] = f.products[products[i].key]
+			keys[i] = productKey{products[i].key, products[i].ProductName, products[i].ProjectID}
 		}
+		f.keepProductKeys(listedFor, keys)
 		return out, nil
 	}
-	type key struct {
-		pk        int64
-		name      string
-		projectID string
-	}
-	var keys []key
-	err := scanRows(ProductFilter{Projects: projects}.page(db.Model(&Product{}).Select("pk, name, project_id")), func(rows *sql.Rows) error {
-		var k key
-		if err := rows.Scan(&k.pk, &k.name, &k.projectID); err != nil {
-			return err
+	keys, kept := f.productKeys[listedFor]
+	if !kept {
+		err := scanRows(ProductFilter{Projects: projects}.page(db.Model(&Product{}).Select("pk, name, project_id")), func(rows *sql.Rows) error {
+			var k productKey
+			if err := rows.Scan(&k.pk, &k.name, &k.projectID); err != nil {
+				return err
+			}
+			keys = append(keys, k)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list products: %w", err)
 		}
-		keys = append(keys, k)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list products: %w", err)
+		f.keepProductKeys(listedFor, keys)
 	}
 	var missing []int64
 	for _, k := range keys {
@@ -461,6 +467,32 @@ func (f *Fragments) productsLocked(ctx context.Context, db *gorm.DB, projects []
 		}
 	}
 	return out, nil
+}
+
+// productKey is a product's place in the product list.
+type productKey struct {
+	pk        int64
+	name      string
+	projectID string
+}
+
+// mostProductKeyLists bounds the lists of product keys kept, one per set of projects a token sees.
+const mostProductKeyLists = 64
+
+// productKeysFor names the product keys listed for projects (nil: every project).
+func productKeysFor(projects []string) string {
+	if projects == nil {
+		return "*"
+	}
+	return "=" + strings.Join(projects, "\x00")
+}
+
+// keepProductKeys keeps the products listed for projects, in list order.
+func (f *Fragments) keepProductKeys(listedFor string, keys []productKey) {
+	if len(f.productKeys) >= mostProductKeyLists {
+		clear(f.productKeys)
+	}
+	f.productKeys[listedFor] = keys
 }
 
 // Stacks returns the body of GET /v1/{project_id}/stacks (every stack of the project, newest first) in at most
@@ -725,6 +757,8 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 			}
 		}
 		if r.product != "" {
+			// A product made, deleted or renamed moves the list; a change to a product's stacks does not.
+			clear(f.productKeys)
 			if pk, ok := f.productByName[r.product]; ok {
 				f.dropProduct(pk)
 			}
@@ -741,6 +775,7 @@ func (f *Fragments) reset() {
 	clear(f.stackLists)
 	clear(f.stackKeys)
 	clear(f.keyed)
+	clear(f.productKeys)
 	clear(f.products)
 	clear(f.productByName)
 	clear(f.stacks)

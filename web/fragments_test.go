@@ -335,3 +335,50 @@ func fragmentWrite(t *testing.T, server http.Handler, served, writer *gorm.DB, r
 	t.Fatalf("unknown write %q", kind)
 	return false
 }
+
+// A status report moves no product in the product list: the next read takes the change feed and the products
+// holding the stack, not every product's key again; a new product does move the list, and the read after it
+// shows it in its place.
+func TestAStatusReportMovesNoProduct(t *testing.T) {
+	db := openTestDB(t)
+	made, err := fleet.Generate(fleet.Size{Name: "two projects", Projects: 2, Stacks: 20, Services: 80, Products: 6, Events: 400}, 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fleet.Fill(context.Background(), db, made); err != nil {
+		t.Fatal(err)
+	}
+	var held struct{ Project, Name string }
+	if err := db.Raw(`SELECT s.project_id AS project, s.name FROM stacks s JOIN product_stacks ps ON ps.stack_pk = s.pk ORDER BY s.pk LIMIT 1`).Scan(&held).Error; err != nil {
+		t.Fatal(err)
+	}
+	counted, counter := testdb.CountStatements(db)
+	server := newTestServer(counted)
+	whole := NewServer(db, slog.New(slog.DiscardHandler), Options{CacheBytes: -1, WholeRenders: true})
+	get(t, server, "/api/products")
+	rec := call(t, server, http.MethodPatch, "/v1/"+held.Project+"/stacks/"+held.Name, `{"description":"reported"}`)
+	if rec.Code/100 != 2 {
+		t.Fatalf("PATCH %s: %d %s", held.Name, rec.Code, rec.Body)
+	}
+	counter.Reset()
+	got := get(t, server, "/api/products").Body.String()
+	for _, statement := range counter.Statements() {
+		if strings.Contains(statement, "SELECT pk, name, project_id FROM") {
+			t.Errorf("the read after a status report listed every product's key again: %s", statement)
+		}
+	}
+	if want := get(t, whole, "/api/products").Body.String(); got != want {
+		t.Errorf("after a status report the list from fragments differs from a whole render at byte %d", firstDifference([]byte(got), []byte(want)))
+	}
+	rec = call(t, server, http.MethodPost, "/api/products", `{"product_name":"brand-new","project_id":"`+held.Project+`","stack_deps":[[{"stack_name":"`+held.Name+`"}]]}`)
+	if rec.Code/100 != 2 {
+		t.Fatalf("PUT a product: %d %s", rec.Code, rec.Body)
+	}
+	got = get(t, server, "/api/products").Body.String()
+	if !strings.Contains(got, `"product_name":"brand-new"`) {
+		t.Errorf("the list after a new product does not show it: %.300s", got)
+	}
+	if want := get(t, whole, "/api/products").Body.String(); got != want {
+		t.Errorf("after a new product the list from fragments differs from a whole render at byte %d", firstDifference([]byte(got), []byte(want)))
+	}
+}
