@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -226,14 +227,13 @@ func recordEvents(tx *gorm.DB, events []StackEvent) error {
 		key := e.ResourceType + "/" + e.ResourceName
 		previous, ok := last[key]
 		if !ok {
-			var times []time.Time
-			err := tx.Model(&StackEvent{}).Where("stack_pk = ? AND resource_type = ? AND resource_name = ?", e.StackPK, e.ResourceType, e.ResourceName).
-				Order("event_time DESC, pk DESC").Limit(1).Pluck("event_time", &times).Error
+			err := querySQL(tx, func(rows *sql.Rows) error {
+				ok = true
+				return rows.Scan(&previous)
+			}, `SELECT event_time FROM stack_events WHERE stack_pk = ? AND resource_type = ? AND resource_name = ?
+				ORDER BY event_time DESC, pk DESC LIMIT 1`, e.StackPK, e.ResourceType, e.ResourceName)
 			if err != nil {
 				return fmt.Errorf("record event: %w", err)
-			}
-			if len(times) > 0 {
-				previous, ok = times[0], true
 			}
 		}
 		if ok && e.EventTime.After(previous) {

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -77,7 +78,16 @@ func replayOnce(ctx context.Context, db *gorm.DB, key *ReplayKey, write func(tx 
 			}
 		}
 		var seen []storedRequest
-		if err := tx.Where("principal = ? AND client_request_id = ?", key.Principal, key.ClientRequestID).Limit(1).Find(&seen).Error; err != nil {
+		err := querySQL(tx, func(rows *sql.Rows) error {
+			r := storedRequest{Principal: key.Principal, ClientRequestID: key.ClientRequestID}
+			if err := rows.Scan(&r.PK, &r.Method, &r.Path, &r.BodySHA256, &r.Status, &r.Response, &r.Location, &r.CreatedAt); err != nil {
+				return err
+			}
+			seen = append(seen, r)
+			return nil
+		}, `SELECT pk, method, path, body_sha256, status, response, location, created_at FROM requests
+			WHERE principal = ? AND client_request_id = ? LIMIT 1`, key.Principal, key.ClientRequestID)
+		if err != nil {
 			return err
 		}
 		if len(seen) > 0 {

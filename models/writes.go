@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -177,27 +178,30 @@ func (p StackPatch) apply(s Stack) Stack {
 
 // changedColumns are the columns a patched stack changes: an UPDATE of only these leaves the indexes of the others
 // alone (a status report touched every index of the stacks table when it wrote every column).
-func changedColumns(before, after Stack) map[string]any {
-	columns := map[string]any{"update_time": after.UpdateTime}
+func changedColumns(before, after Stack) (columns []string, values []any) {
+	set := func(column string, value any) {
+		columns, values = append(columns, column+" = ?"), append(values, value)
+	}
+	set("update_time", after.UpdateTime)
 	if after.Description != before.Description {
-		columns["description"] = after.Description
+		set("description", after.Description)
 	}
 	if after.Status != before.Status {
-		columns["status"] = after.Status
+		set("status", after.Status)
 	}
 	if after.StatusMessage != before.StatusMessage {
-		columns["status_message"] = after.StatusMessage
+		set("status_message", after.StatusMessage)
 	}
 	if after.StatusChangedAt != before.StatusChangedAt {
-		columns["status_changed_at"] = after.StatusChangedAt
+		set("status_changed_at", after.StatusChangedAt)
 	}
 	if after.EnableDeletionProtection != before.EnableDeletionProtection {
-		columns["enable_deletion_protection"] = after.EnableDeletionProtection
+		set("enable_deletion_protection", after.EnableDeletionProtection)
 	}
 	if after.EnableAutoRollback != before.EnableAutoRollback {
-		columns["enable_auto_rollback"] = after.EnableAutoRollback
+		set("enable_auto_rollback", after.EnableAutoRollback)
 	}
-	return columns
+	return columns, values
 }
 
 // validateGivenStackID checks the form of a stack id that a request gave (nil: none given).
@@ -238,7 +242,8 @@ func UpdateStack(ctx context.Context, db *gorm.DB, projectID, name string, patch
 		if after.Status != before.Status {
 			after.StatusChangedAt = now
 		}
-		if err := tx.Table("stacks").Where("pk = ?", before.PK).UpdateColumns(changedColumns(before, after)).Error; err != nil {
+		columns, values := changedColumns(before, after)
+		if err := execSQL(tx, `UPDATE stacks SET `+strings.Join(columns, ", ")+` WHERE pk = ?`, append(values, before.PK)...); err != nil {
 			return err
 		}
 		if err := recordEvents(tx, stackEvents(&before, after)); err != nil {
@@ -372,7 +377,7 @@ func DeleteService(ctx context.Context, db *gorm.DB, projectID, stackName, servi
 func saveServices(tx *gorm.DB, stack Stack, current, wanted, saved []Service, removed *Service) error {
 	now := Now()
 	for i := range saved {
-		if err := tx.Save(&saved[i]).Error; err != nil {
+		if err := saveService(tx, &saved[i]); err != nil {
 			return err
 		}
 	}
@@ -395,6 +400,19 @@ func saveServices(tx *gorm.DB, stack Stack, current, wanted, saved []Service, re
 		return err
 	}
 	return recordChanges(tx, Change{ProjectID: stack.ProjectID, StackID: stack.StackID})
+}
+
+// saveService writes one service of a stack: a new one (no pk yet) is inserted and given its pk, a known one has
+// what a report may change rewritten (its stack and name are what found it).
+func saveService(tx *gorm.DB, service *Service) error {
+	if service.PK != 0 {
+		return execSQL(tx, `UPDATE services SET ordinal = ?, state = ?, status = ?, domains = ?, image_name = ?, image_tag = ?
+			WHERE pk = ?`, service.Ordinal, service.State, service.Status, service.Domains, service.ImageName, service.ImageTag, service.PK)
+	}
+	return querySQL(tx, func(rows *sql.Rows) error { return rows.Scan(&service.PK) },
+		`INSERT INTO services (stack_pk, name, ordinal, state, status, domains, image_name, image_tag)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING pk`,
+		service.StackPK, service.Name, service.Ordinal, service.State, service.Status, service.Domains, service.ImageName, service.ImageTag)
 }
 
 // ProductSpec describes a product to create or whose layers to replace; ProjectID may be empty when the database
