@@ -88,14 +88,7 @@ func TestProductListFromFragmentsIsAWholeRender(t *testing.T) {
 // project its next read runs the change feed's statement alone and answers the same bytes; after one of its own it
 // shows the change, reading that stack alone.
 func TestAStackListOutlivesChangesElsewhere(t *testing.T) {
-	db := openTestDB(t)
-	made, err := fleet.Generate(fleet.Size{Name: "two projects", Projects: 2, Stacks: 20, Services: 80, Products: 2, Events: 400}, 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fleet.Fill(context.Background(), db, made); err != nil {
-		t.Fatal(err)
-	}
+	db := twoProjects(t, 2)
 	var stacks []struct{ Project, Name string }
 	if err := db.Raw(`SELECT project_id AS project, name FROM stacks ORDER BY project_id, pk`).Scan(&stacks).Error; err != nil {
 		t.Fatal(err)
@@ -140,6 +133,21 @@ func TestAStackListOutlivesChangesElsewhere(t *testing.T) {
 			t.Errorf("gzip %v: the read after a change of its own stack ran %d statements, want 2: %q", zipped, n, counter.Statements())
 		}
 	}
+}
+
+// twoProjects is a test database filled with a generated fleet: 20 stacks in two projects, 80 services, and
+// products of them.
+func twoProjects(t *testing.T, products int) *gorm.DB {
+	t.Helper()
+	db := openTestDB(t)
+	made, err := fleet.Generate(fleet.Size{Name: "two projects", Projects: 2, Stacks: 20, Services: 80, Products: products, Events: 400}, 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fleet.Fill(context.Background(), db, made); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 // fragmentReads are the answers kept fragments assemble, each with the headers that ask for it; projects adds a
@@ -340,14 +348,7 @@ func fragmentWrite(t *testing.T, server http.Handler, served, writer *gorm.DB, r
 // holding the stack, not every product's key again; a new product does move the list, and the read after it
 // shows it in its place.
 func TestAStatusReportMovesNoProduct(t *testing.T) {
-	db := openTestDB(t)
-	made, err := fleet.Generate(fleet.Size{Name: "two projects", Projects: 2, Stacks: 20, Services: 80, Products: 6, Events: 400}, 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fleet.Fill(context.Background(), db, made); err != nil {
-		t.Fatal(err)
-	}
+	db := twoProjects(t, 6)
 	var held struct{ Project, Name string }
 	if err := db.Raw(`SELECT s.project_id AS project, s.name FROM stacks s JOIN product_stacks ps ON ps.stack_pk = s.pk ORDER BY s.pk LIMIT 1`).Scan(&held).Error; err != nil {
 		t.Fatal(err)
