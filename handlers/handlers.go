@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"io"
 	"net/http"
 
 	"github.com/a-h/templ"
@@ -18,8 +19,8 @@ type View struct {
 	Data    any
 	Page    templ.Component
 	Partial templ.Component
-	// Gzip, when set, makes the gzip form of the JSON body more cheaply than compressing it whole.
-	Gzip func() []byte
+	// Gzip, when set, writes the gzip form of the JSON body more cheaply than compressing it whole.
+	Gzip *GzipJSON
 }
 
 // EncodedJSON is a JSON body already encoded: a View whose Data is one is sent as it is.
@@ -30,6 +31,14 @@ type EncodedJSON []byte
 type LazyJSON struct {
 	Len   int
 	Bytes func() []byte
+	// Write, when set, writes the same bytes to a client without making them one body.
+	Write func(io.Writer) error
+}
+
+// GzipJSON is the gzip form of a JSON body, written as it is sent: Len works out its length, Write writes it.
+type GzipJSON struct {
+	Len   func() int
+	Write func(io.Writer) error
 }
 
 // Responder writes a View in the format the request asks for.

@@ -1,7 +1,13 @@
 package models
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"errors"
+	"io"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -41,4 +47,79 @@ func TestFragmentsSkipAFeedTooLongToFollow(t *testing.T) {
 	if len(list.parts) != len(whole) {
 		t.Errorf("%d products from fragments, want %d", len(list.parts), len(whole))
 	}
+}
+
+// WriteJSON writes exactly the bytes of JSON, however the parts fall across its chunks, a part bigger than a
+// chunk included, and stops at the first write that fails; WriteGzip writes GzipLen bytes, one gzip member of
+// those bytes (its reader checks the CRC-32 and length).
+func TestAListWrittenInChunksIsItsBody(t *testing.T) {
+	part := func(n int) *fragment {
+		return &fragment{json: []byte(`"` + strings.Repeat("p", n-2) + `"`)}
+	}
+	cases := []struct {
+		name  string
+		sizes []int
+	}{
+		{"empty", nil},
+		{"one part", []int{10}},
+		{"parts that fill a chunk to its last byte", []int{chunkBytes/2 - 1, chunkBytes/2 - 2}},
+		{"a part one byte past the chunk's end", []int{chunkBytes / 2, chunkBytes / 2}},
+		{"a part bigger than a chunk between small ones", []int{100, chunkBytes + 7, 100}},
+		{"a part bigger than a chunk first", []int{3 * chunkBytes, 5}},
+		{"many parts", slices.Repeat([]int{9500}, 1000)},
+	}
+	fragments := NewFragments()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var parts []*fragment
+			for _, n := range tc.sizes {
+				parts = append(parts, part(n))
+			}
+			list := fragments.productsF.assemble(parts)
+			var written bytes.Buffer
+			if err := list.WriteJSON(&written); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(written.Bytes(), list.JSON()) || written.Len() != list.Len {
+				t.Errorf("wrote %d bytes, the body is %d (Len %d), equal: %v", written.Len(), len(list.JSON()), list.Len,
+					bytes.Equal(written.Bytes(), list.JSON()))
+			}
+			var zipped bytes.Buffer
+			if err := list.WriteGzip(&zipped); err != nil {
+				t.Fatal(err)
+			}
+			if zipped.Len() != list.GzipLen() {
+				t.Errorf("wrote %d gzip bytes, GzipLen says %d", zipped.Len(), list.GzipLen())
+			}
+			zr, err := gzip.NewReader(&zipped)
+			if err != nil {
+				t.Fatal(err)
+			}
+			zr.Multistream(false)
+			unzipped, err := io.ReadAll(zr)
+			if err != nil || !bytes.Equal(unzipped, list.JSON()) {
+				t.Errorf("the gzip form holds %d bytes (%v), the body is %d", len(unzipped), err, list.Len)
+			}
+		})
+	}
+	list := fragments.productsF.assemble([]*fragment{part(chunkBytes), part(chunkBytes)})
+	failing := &failingWriter{after: 1}
+	if err := list.WriteJSON(failing); !errors.Is(err, errClientGone) || failing.writes != 2 {
+		t.Errorf("a failing client: %v after %d writes, want %v after 2", err, failing.writes, errClientGone)
+	}
+}
+
+var errClientGone = errors.New("client went away")
+
+// failingWriter fails every write after the first after ones.
+type failingWriter struct {
+	after, writes int
+}
+
+func (w *failingWriter) Write(b []byte) (int, error) {
+	w.writes++
+	if w.writes > w.after {
+		return 0, errClientGone
+	}
+	return len(b), nil
 }

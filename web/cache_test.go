@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"stackboard/handlers"
 	"stackboard/models"
 	"stackboard/models/testdb"
 )
@@ -453,38 +455,59 @@ func TestDrainWaitsForRendersWhoseClientsLeft(t *testing.T) {
 	}
 }
 
-// A list kept to be assembled is assembled only for a client that does not take its gzip form, and once however
-// many do: gzip readers of the product list at L spared 9.5 MB a data version.
-func TestALazyBodyIsMadeOnlyForPlainClients(t *testing.T) {
+// A list kept to be assembled is written from its pieces to every client, in the form each takes, and never made
+// whole: under writes nearly every answer of the product list at L is new, and each needed a body of its own
+// (9.5 MB plain, 1 MB gzip). Only a lazy body that cannot be written from its pieces is made, once however many
+// clients read it.
+func TestALazyBodyIsWrittenFromItsPieces(t *testing.T) {
 	cache := newResponseCache(0)
-	var made, zipped atomic.Int32
+	var made, written, measured, zipped atomic.Int32
 	plain := bytes.Repeat([]byte("x"), 2*minGzipBytes)
 	entry := &cachedResponse{key: "json /api/products", status: http.StatusOK, header: http.Header{},
 		makeBody: func() []byte { made.Add(1); return plain }, bodyLen: len(plain),
-		makeGzip: func() []byte { zipped.Add(1); return []byte("gz") }}
+		writeBody: func(w io.Writer) error { written.Add(1); _, err := w.Write(plain); return err },
+		writeGzip: &handlers.GzipJSON{Len: func() int { measured.Add(1); return 2 },
+			Write: func(w io.Writer) error { zipped.Add(1); _, err := w.Write([]byte("gz")); return err }}}
 	if !entry.cacheable() {
 		t.Fatal("a lazy 200 is not cacheable")
 	}
 	for range 3 {
-		if form := cache.form(entry, true); string(form.body) != "gz" || form.contentLength[0] != "2" {
-			t.Fatalf("gzip form %q, Content-Length %v", form.body, form.contentLength)
+		w := httptest.NewRecorder()
+		cache.send(w, httptest.NewRequest(http.MethodGet, "/api/products", nil), entry, true)
+		if w.Body.String() != "gz" || w.Header().Get(HeaderContentLength) != "2" || w.Header().Get(HeaderContentEncoding) != "gzip" {
+			t.Fatalf("gzip answer %q, Content-Length %q, Content-Encoding %q", w.Body, w.Header().Get(HeaderContentLength),
+				w.Header().Get(HeaderContentEncoding))
 		}
 	}
-	if made.Load() != 0 || zipped.Load() != 1 {
-		t.Errorf("after gzip clients: plain body made %d times, gzip %d, want 0 and 1", made.Load(), zipped.Load())
+	if made.Load() != 0 || written.Load() != 0 || measured.Load() != 1 || zipped.Load() != 3 {
+		t.Errorf("after 3 gzip clients: plain body made %d times and written %d, gzip measured %d and written %d, want 0, 0, 1, 3",
+			made.Load(), written.Load(), measured.Load(), zipped.Load())
 	}
+	whole := &cachedResponse{key: "json /other", status: http.StatusOK, header: http.Header{},
+		makeBody: func() []byte { made.Add(1); return plain }, bodyLen: len(plain)}
 	var wg sync.WaitGroup
 	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if form := cache.form(entry, false); len(form.body) != len(plain) || form.contentLength[0] != strconv.Itoa(len(plain)) {
-				t.Errorf("plain form of %d bytes, Content-Length %v, want %d", len(form.body), form.contentLength, len(plain))
-			}
-		}()
+		for _, e := range []*cachedResponse{entry, whole} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w := sendPlain(cache, e)
+				if !bytes.Equal(w.Body.Bytes(), plain) || w.Header().Get(HeaderContentLength) != strconv.Itoa(len(plain)) {
+					t.Errorf("plain answer of %d bytes, Content-Length %v, want %d", w.Body.Len(), w.Header().Get(HeaderContentLength), len(plain))
+				}
+			}()
+		}
 	}
 	wg.Wait()
-	if made.Load() != 1 {
-		t.Errorf("plain body made %d times for 8 plain clients, want once", made.Load())
+	if written.Load() != 8 || made.Load() != 1 {
+		t.Errorf("8 plain clients of each: written from pieces %d times, the other body made %d times, want 8 and once",
+			written.Load(), made.Load())
 	}
+}
+
+// sendPlain sends entry to a client that does not take gzip.
+func sendPlain(cache *responseCache, entry *cachedResponse) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	cache.send(w, httptest.NewRequest(http.MethodGet, "/api/products", nil), entry, false)
+	return w
 }

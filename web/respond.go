@@ -65,7 +65,7 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 			if keeps {
 				setBodyHeaders(w, contentType, lazy.Len)
 				w.WriteHeader(cmp.Or(v.Status, http.StatusOK))
-				keeper.keepLazyBody(lazy.Len, lazy.Bytes)
+				keeper.keepLazyBody(lazy)
 				if v.Gzip != nil {
 					keeper.keepGzip(v.Gzip)
 				}
@@ -146,10 +146,10 @@ func pageContext(ctx context.Context, req *handlers.Request) context.Context {
 // hands it the rendered buffer rather than copying a body of megabytes into it.
 type bodyKeeper interface {
 	keepBody(body *bytes.Buffer)
-	// keepLazyBody takes a body of n bytes that make makes when it is needed, when nothing was written yet.
-	keepLazyBody(n int, make func() []byte)
-	// keepGzip takes what makes the body's gzip form, when that is cheaper than compressing the body.
-	keepGzip(gzip func() []byte)
+	// keepLazyBody takes a body that is made (or written) when it is needed, when nothing was written yet.
+	keepLazyBody(body handlers.LazyJSON)
+	// keepGzip takes what writes the body's gzip form, when that is cheaper than compressing the body.
+	keepGzip(gzip *handlers.GzipJSON)
 }
 
 func encodeJSON(buf *bytes.Buffer, v any) error {
