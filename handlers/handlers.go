@@ -35,6 +35,15 @@ type LazyJSON struct {
 	Write func(io.Writer) error
 }
 
+// Send writes the body to w, without making it when it can.
+func (l LazyJSON) Send(w io.Writer) error {
+	if l.Write != nil {
+		return l.Write(w)
+	}
+	_, err := w.Write(l.Bytes())
+	return err
+}
+
 // GzipJSON is the gzip form of a JSON body, written as it is sent: Len works out its length, Write writes it.
 type GzipJSON struct {
 	Len   func() int

@@ -71,7 +71,7 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 				}
 				return nil
 			}
-			body.Write(lazy.Bytes())
+			err = lazy.Send(body)
 			break
 		}
 		if encoded, ok := v.Data.(handlers.EncodedJSON); ok {
@@ -114,7 +114,9 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 func (rs responder) jsonView(r *http.Request, req *handlers.Request, data any, body *bytes.Buffer) error {
 	var encoded bytes.Buffer
 	if lazy, ok := data.(handlers.LazyJSON); ok {
-		encoded.Write(lazy.Bytes())
+		if err := lazy.Send(&encoded); err != nil {
+			return err
+		}
 	} else if raw, ok := data.(handlers.EncodedJSON); ok {
 		encoded.Write(raw)
 	} else if err := encodeJSON(&encoded, data); err != nil {
