@@ -309,7 +309,6 @@ func (l List) WriteJSON(w io.Writer) error {
 	return out.flush()
 }
 
-
 // Products returns the body of GET /api/products for the products of projects (all when projects is nil), in at
 // most five SQL statements: the change feed, the product keys, and the three reads of FindProducts for the
 // products whose fragments are missing.

@@ -403,10 +403,14 @@ func (s *Server) cached(next http.Handler) http.Handler {
 	})
 }
 
-// Drain waits for the renders still running for clients that went away (each ends within renderTimeout), so that
-// the database they read is not closed under them when serve stops.
+// Drain waits for the renders still running for clients that went away (each ends within renderTimeout) and for
+// the metrics' background read of the fleet, so that the database they read is not closed under them when serve
+// stops.
 func (s *Server) Drain() {
 	s.cache.rendering.Wait()
+	if s.metrics != nil {
+		s.metrics.fleet.loading.Wait()
+	}
 }
 
 // record runs next into memory, detached from the client that asked (it keeps the request's values, not its

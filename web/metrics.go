@@ -309,6 +309,9 @@ type fleetCollector struct {
 
 	stacks, products, productStable, failedSince, readErrors, dataVersion *prometheus.Desc
 
+	// loading counts the background reads of the fleet, which Drain waits for.
+	loading sync.WaitGroup
+
 	mu       sync.Mutex
 	reading  bool
 	at       uint64
@@ -424,7 +427,11 @@ func (c *fleetCollector) current() ([]prometheus.Metric, uint64, int) {
 	loaded := c.built != nil
 	if loaded && c.at != version && !c.reading {
 		c.reading = true
-		go c.load(version)
+		c.loading.Add(1)
+		go func() {
+			defer c.loading.Done()
+			c.load(version)
+		}()
 	}
 	c.mu.Unlock()
 	if !loaded {

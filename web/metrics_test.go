@@ -240,3 +240,22 @@ func expectStatus(t *testing.T, rec *httptest.ResponseRecorder, status int) {
 		t.Fatalf("status %d, want %d\n%s", rec.Code, status, rec.Body)
 	}
 }
+
+// Drain waits for a fleet read a scrape started in the background, so that serve closes the database after it
+// ("metrics: read the fleet: sql: database is closed" was logged at every stop under load).
+func TestDrainWaitsForTheMetricsFleetRead(t *testing.T) {
+	db := openTestDB(t, "spec/list-products.yaml")
+	s := newTestServer(db)
+	scrape(t, s)
+	stacks := "/v1/" + rfsProject + "/stacks"
+	expectStatus(t, call(t, s, http.MethodPatch, stacks+"/kodo", `{"status":"DEPLOYMENT_FAILED","status_message":"image pull failed"}`), http.StatusNoContent)
+	scrape(t, s) // finds the version moved: the fleet is read in the background
+	s.Drain()
+	fleet := s.metrics.fleet
+	fleet.mu.Lock()
+	reading, at := fleet.reading, fleet.at
+	fleet.mu.Unlock()
+	if reading || at != s.cache.version.Load() {
+		t.Errorf("after Drain: the fleet read is still running (%v), or the metrics are of version %d, not %d", reading, at, s.cache.version.Load())
+	}
+}
