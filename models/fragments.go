@@ -45,6 +45,9 @@ type Fragments struct {
 	productByName map[string]int64
 	stacks        map[int64]*stackFragment
 	stackByID     map[string]int64
+	// services are the services of the kept products' stacks, kept until a change names the stack: a product a
+	// status report changed is read again with its stacks, but only the changed stack's services.
+	services keptServices
 
 	// fleet mirrors every stack's project and statuses, by stack_id, for the overview's counts; the change feed's
 	// read brings the stacks it names up to date. fleetProjects are the projects in the database's order.
@@ -231,7 +234,7 @@ func NewFragments() *Fragments {
 	pieces.chunks.New = func() any { return &chunkedWriter{buf: make([]byte, 0, chunkBytes)} }
 	return &Fragments{
 		products: make(map[int64]*productFragment), productByName: make(map[string]int64),
-		stacks: make(map[int64]*stackFragment), stackByID: make(map[string]int64),
+		stacks: make(map[int64]*stackFragment), stackByID: make(map[string]int64), services: make(keptServices),
 		fleet: make(map[string]fleetStack), fleetCounts: make(map[string]*stackCounts), handled: make(map[int64]int64), stackLists: make(map[string]List),
 		stackKeys: make(map[string][]keyedStack), keyed: make(map[string]keyedStack), productKeys: make(map[string][]productKey),
 		pieces:    pieces,
@@ -457,7 +460,7 @@ func (f *Fragments) productsLocked(ctx context.Context, db *gorm.DB, projects []
 	listedFor := productKeysFor(projects)
 	if len(f.products) == 0 {
 		// Nothing kept: one read of every product gives the fragments and their order, without the keys.
-		products, err := FindProducts(ctx, db, ProductFilter{Projects: projects})
+		products, err := f.findProducts(ctx, db, ProductFilter{Projects: projects})
 		if err != nil {
 			return nil, err
 		}
@@ -499,7 +502,7 @@ func (f *Fragments) productsLocked(ctx context.Context, db *gorm.DB, projects []
 		if len(missing) < len(keys)/2 {
 			filter.PKs = missing
 		}
-		products, err := FindProducts(ctx, db, filter)
+		products, err := f.findProducts(ctx, db, filter)
 		if err != nil {
 			return nil, err
 		}
@@ -809,6 +812,7 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 			if pk, ok := f.stackByID[r.stackID]; ok {
 				f.dropStack(pk)
 			}
+			delete(f.services, r.stackID)
 			if !r.project.Valid {
 				f.mirrorStack(r.stackID, fleetStack{}, true)
 			} else if slices.Contains(f.fleetProjects, r.project.String) {
@@ -832,6 +836,17 @@ func (f *Fragments) invalidate(db *gorm.DB) error {
 	return nil
 }
 
+// findProducts reads products as FindProducts does, with the services of their stacks kept from earlier reads,
+// and keeps those it read.
+func (f *Fragments) findProducts(ctx context.Context, db *gorm.DB, filter ProductFilter) ([]ProductStatus, error) {
+	products, read, err := findProducts(ctx, db, filter, f.services)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(f.services, read)
+	return products, nil
+}
+
 func (f *Fragments) reset() {
 	f.fleetLoaded = false
 	clear(f.stackLists)
@@ -842,6 +857,7 @@ func (f *Fragments) reset() {
 	clear(f.productByName)
 	clear(f.stacks)
 	clear(f.stackByID)
+	clear(f.services)
 }
 
 func (f *Fragments) dropProduct(pk int64) {

@@ -5,10 +5,13 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"testing"
+
+	"stackboard/models/testdb"
 )
 
 // A first read that finds more of the change feed than it can follow (a restart after a busy hour) starts again
@@ -122,4 +125,61 @@ func (w *failingWriter) Write(b []byte) (int, error) {
 		return 0, errClientGone
 	}
 	return len(b), nil
+}
+
+// After a status report the product list reads the changed stack's services alone: its products are read again
+// with their stacks, but the other stacks' services are the ones kept (reading them again was most of a read after
+// a write). The list is still the one a first read gives, the report in it.
+func TestAReportedStackIsTheOneWhoseServicesAreReadAgain(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	loadDemo(t, db)
+	f := NewFragments()
+	if _, err := f.Products(ctx, db, nil); err != nil {
+		t.Fatal(err)
+	}
+	var changed struct {
+		PK                 int64
+		ProjectID, Name    string
+		Service            string
+		StacksInItsProduct int
+	}
+	if err := db.Raw(`SELECT s.pk, s.project_id, s.name, sv.name AS service,
+			(SELECT COUNT(*) FROM product_stacks o WHERE o.product_pk = ps.product_pk) AS stacks_in_its_product
+		FROM stacks s JOIN product_stacks ps ON ps.stack_pk = s.pk JOIN services sv ON sv.stack_pk = s.pk
+		ORDER BY stacks_in_its_product DESC, s.pk LIMIT 1`).Scan(&changed).Error; err != nil {
+		t.Fatal(err)
+	}
+	if changed.StacksInItsProduct < 2 {
+		t.Fatalf("the demo has no product of more than one stack: %+v", changed)
+	}
+	if _, err := PutService(ctx, db, changed.ProjectID, changed.Name, changed.Service, ServiceSpec{State: "DEPLOYED",
+		Status: "FAULT", Image: Image{Name: "registry.example.com/reported", Tag: "9.9.9"}}); err != nil {
+		t.Fatal(err)
+	}
+	counted, counter := testdb.CountStatements(db)
+	list, err := f.Products(ctx, counted, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var servicesReads []string
+	for _, statement := range counter.Statements() {
+		if strings.Contains(statement, "FROM services") {
+			servicesReads = append(servicesReads, statement)
+		}
+	}
+	want := fmt.Sprintf("WHERE stack_pk IN (%d)", changed.PK)
+	if len(servicesReads) != 1 || !strings.Contains(servicesReads[0], want) {
+		t.Errorf("services read after the report: %q, want one read of stack %d's alone (%s)", servicesReads, changed.PK, want)
+	}
+	first, err := NewFragments().Products(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(list.JSON(), first.JSON()) {
+		t.Errorf("the list after the report (%d bytes) is not the one a first read gives (%d bytes)", list.Len, first.Len)
+	}
+	if !bytes.Contains(list.JSON(), []byte(`"registry.example.com/reported"`)) {
+		t.Error("the reported image is not in the list after the report")
+	}
 }

@@ -13,33 +13,69 @@ import (
 // FindProducts returns the products that match filter, in creation order, with their layers, stacks and
 // services, in three SQL statements whatever the number of products.
 func FindProducts(ctx context.Context, db *gorm.DB, filter ProductFilter) ([]ProductStatus, error) {
+	products, _, err := findProducts(ctx, db, filter, nil)
+	return products, err
+}
+
+// keptServices are stacks' services by stack id, as the product list shows them: the fragments keep those of the
+// products' stacks until a change names the stack.
+type keptServices map[string][]ServiceStatus
+
+// mostServiceLookups bounds the stacks whose services findProducts reads by their keys; beyond it, it reads those
+// of every stack of the products (a first read, or most products changed).
+const mostServiceLookups = 500
+
+// findProducts is FindProducts. Given the services of some stacks (known, not nil), it reads only those of the
+// others, after the products' stacks (a status report changes one stack: its products' other stacks and their
+// services are as they were, and reading them again was the most of a read after a write), and returns the
+// services it read, by stack id. The statements are at most three either way.
+func findProducts(ctx context.Context, db *gorm.DB, filter ProductFilter, known keptServices) ([]ProductStatus, keptServices, error) {
 	db = db.WithContext(ctx)
 	selected := filter.page(db.Model(&Product{}).Select("pk"))
-	// The three reads are independent, so they run at once on three connections (one after another inside a
+	// The reads are independent, so they run at once on their own connections (one after another inside a
 	// transaction): after a change, a list is rendered while a person waits. The two big ones scan with
 	// database/sql rather than GORM's reflection, which was half their time.
 	type placement struct {
-		productPK, stackPK     int64
-		layer                  int
-		name, metadata, status string
+		productPK, stackPK              int64
+		layer                           int
+		stackID, name, metadata, status string
 	}
 	var (
 		products   []Product
 		placements []placement
 		services   []Service
 	)
-	err := readConcurrently(db, func() error {
+	readServices := func(stacks string, arg any) func() error {
+		return func() error {
+			err := scanRows(db.Raw(`SELECT stack_pk, name, state, status, domains, image_name, image_tag FROM services
+				WHERE stack_pk IN (`+stacks+`)
+				ORDER BY stack_pk, ordinal`, arg), func(rows *sql.Rows) error {
+				var sv Service
+				if err := rows.Scan(&sv.StackPK, &sv.Name, &sv.State, &sv.Status, &sv.Domains, &sv.ImageName, &sv.ImageTag); err != nil {
+					return err
+				}
+				services = append(services, sv)
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("list products' services: %w", err)
+			}
+			return nil
+		}
+	}
+	everyStacksServices := readServices(`SELECT stack_pk FROM product_stacks WHERE product_pk IN (?)`, selected)
+	reads := []func() error{func() error {
 		if err := filter.page(db).Find(&products).Error; err != nil {
 			return fmt.Errorf("list products: %w", err)
 		}
 		return nil
 	}, func() error {
-		err := scanRows(db.Raw(`SELECT ps.product_pk, ps.layer, s.pk, s.name, s.metadata, s.status
+		err := scanRows(db.Raw(`SELECT ps.product_pk, ps.layer, s.pk, s.stack_id, s.name, s.metadata, s.status
 			FROM product_stacks ps JOIN stacks s ON s.pk = ps.stack_pk
 			WHERE ps.product_pk IN (?)
 			ORDER BY ps.product_pk, ps.layer, ps.ordinal`, selected), func(rows *sql.Rows) error {
 			var p placement
-			if err := rows.Scan(&p.productPK, &p.layer, &p.stackPK, &p.name, &p.metadata, &p.status); err != nil {
+			if err := rows.Scan(&p.productPK, &p.layer, &p.stackPK, &p.stackID, &p.name, &p.metadata, &p.status); err != nil {
 				return err
 			}
 			placements = append(placements, p)
@@ -49,28 +85,50 @@ func FindProducts(ctx context.Context, db *gorm.DB, filter ProductFilter) ([]Pro
 			return fmt.Errorf("list products' stacks: %w", err)
 		}
 		return nil
-	}, func() error {
-		err := scanRows(db.Raw(`SELECT stack_pk, name, state, status, domains, image_name, image_tag FROM services
-			WHERE stack_pk IN (SELECT stack_pk FROM product_stacks WHERE product_pk IN (?))
-			ORDER BY stack_pk, ordinal`, selected), func(rows *sql.Rows) error {
-			var sv Service
-			if err := rows.Scan(&sv.StackPK, &sv.Name, &sv.State, &sv.Status, &sv.Domains, &sv.ImageName, &sv.ImageTag); err != nil {
-				return err
+	}}
+	// Nothing known: every stack's services are read beside the rest.
+	readAll := len(known) == 0
+	if readAll {
+		reads = append(reads, everyStacksServices)
+	}
+	if err := readConcurrently(db, reads...); err != nil {
+		return nil, nil, err
+	}
+	var unknown []int64
+	if !readAll {
+		seen := make(map[int64]bool)
+		for _, pl := range placements {
+			if _, ok := known[pl.stackID]; !ok && !seen[pl.stackPK] {
+				seen[pl.stackPK] = true
+				unknown = append(unknown, pl.stackPK)
 			}
-			services = append(services, sv)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("list products' services: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		read := everyStacksServices
+		if len(unknown) <= mostServiceLookups {
+			read = readServices("?", unknown)
+		}
+		if len(unknown) > 0 {
+			if err := read(); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	servicesByStack, err := groupServices(services)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var read keptServices
+	if known != nil {
+		read = make(keptServices)
+	}
+	stackServices := func(pl placement) []ServiceStatus {
+		if kept, ok := known[pl.stackID]; ok && !readAll {
+			return kept
+		}
+		if read != nil {
+			read[pl.stackID] = servicesByStack[pl.stackPK]
+		}
+		return servicesByStack[pl.stackPK]
 	}
 
 	result := make([]ProductStatus, len(products))
@@ -91,12 +149,12 @@ func FindProducts(ctx context.Context, db *gorm.DB, filter ProductFilter) ([]Pro
 			lastLayer[pl.productPK] = pl.layer
 		}
 		layer := &product.StackDeps[len(product.StackDeps)-1]
-		*layer = append(*layer, newStackStatus(pl.name, pl.status, pl.metadata, servicesByStack[pl.stackPK]))
+		*layer = append(*layer, newStackStatus(pl.name, pl.status, pl.metadata, stackServices(pl)))
 	}
 	for i := range result {
 		result[i].IsStable = isStable(result[i].StackDeps)
 	}
-	return result, nil
+	return result, read, nil
 }
 
 // FindProductPage returns a page of at most filter.Limit products (DefaultPageLimit when zero) after
