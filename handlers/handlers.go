@@ -26,22 +26,12 @@ type View struct {
 // EncodedJSON is a JSON body already encoded: a View whose Data is one is sent as it is.
 type EncodedJSON []byte
 
-// LazyJSON is a JSON body of Len bytes that Bytes makes when it is needed: a View whose Data is one is sent as it
-// is, and the response cache makes it only for a client that does not take the gzip form.
+// LazyJSON is a JSON body of Len bytes that Write writes from kept pieces, without making it one body: a View
+// whose Data is one is sent as it is, and the response cache writes it only to a client that does not take the
+// gzip form.
 type LazyJSON struct {
 	Len   int
-	Bytes func() []byte
-	// Write, when set, writes the same bytes to a client without making them one body.
 	Write func(io.Writer) error
-}
-
-// Send writes the body to w, without making it when it can.
-func (l LazyJSON) Send(w io.Writer) error {
-	if l.Write != nil {
-		return l.Write(w)
-	}
-	_, err := w.Write(l.Bytes())
-	return err
 }
 
 // GzipJSON is the gzip form of a JSON body, written as it is sent: Len works out its length, Write writes it.

@@ -251,8 +251,7 @@ func (g *gzipPieces) frame(open, close string) *listFrame {
 	}
 }
 
-// List is a JSON list to assemble from fragments: its plain body and its gzip form are each made once, when first
-// asked for (a reader that takes gzip never needs the plain body, 9.5 MB at L).
+// List is a JSON list assembled from fragments, written to clients from them in its plain or gzip form.
 type List struct {
 	// Len is the length of the plain body.
 	Len    int
@@ -261,11 +260,8 @@ type List struct {
 	bodies *listBodies
 }
 
-// listBodies are a list's plain body, made once, and what its gzip form needs, worked out once.
+// listBodies are what a list's gzip form needs, worked out once.
 type listBodies struct {
-	jsonOnce sync.Once
-	json     []byte
-
 	gzipOnce sync.Once
 	gzipLen  int
 	gzipSum  uint32
@@ -283,20 +279,9 @@ func (fr *listFrame) assemble(parts []*fragment) List {
 	return List{Len: size, parts: parts, frame: fr, bodies: &listBodies{}}
 }
 
-// JSON returns the parts copied into one body: exactly the bytes encoding/json writes for the list, newline
-// included.
-func (l List) JSON() []byte {
-	l.bodies.jsonOnce.Do(func() {
-		body := bytes.NewBuffer(make([]byte, 0, l.Len))
-		l.WriteJSON(body)
-		l.bodies.json = body.Bytes()
-	})
-	return l.bodies.json
-}
-
-// WriteJSON writes the bytes JSON returns without making them one body: under writes nearly every read of the
-// product list is of a list no one read before, and a 9.5 MB copy of its own per reader (held while a slow client
-// takes it) was a third of the server's memory.
+// WriteJSON writes the list: exactly the bytes encoding/json writes for it, newline included, without making
+// them one body (under writes nearly every read of the product list is of a list no one read before, and a 9.5 MB
+// copy of its own per reader, held while a slow client took it, was a third of the server's memory).
 func (l List) WriteJSON(w io.Writer) error {
 	fr := l.frame
 	out := fr.pieces.chunked(w)

@@ -85,12 +85,8 @@ type cachedResponse struct {
 	header  http.Header
 	body    []byte
 	etag    string
-	// makeBody, when set, makes body (of bodyLen bytes) the first time a client needs the plain form; writeBody,
-	// when set too, writes that body to each client without making it.
-	makeBody  func() []byte
-	writeBody func(io.Writer) error
-	bodyLen   int
-	bodyOnce  sync.Once
+	// pieced, when set, is the plain body, written from kept pieces (body is empty).
+	pieced *piecedBody
 	// plainOnce makes the plain form's header values once.
 	plainOnce sync.Once
 
@@ -104,9 +100,11 @@ type cachedResponse struct {
 	// headers are header's entries as a list, made once: a hit assigns them without walking a map.
 	headers []headerEntry
 
-	// writeGzip, when set, writes the gzip form from kept pieces instead of compressing body.
-	writeGzip *handlers.GzipJSON
-	gzipOnce  sync.Once
+	// writeGzip, when set, writes the gzip form from kept pieces instead of compressing body; gzipPieced is that
+	// form once a client asked for it.
+	writeGzip  *handlers.GzipJSON
+	gzipPieced *piecedBody
+	gzipOnce   sync.Once
 	// accounted is what the entry counts for in the cache's budget while stored; guarded by the cache's mu.
 	accounted int64
 }
@@ -436,13 +434,13 @@ func (s *Server) record(next http.Handler, r *http.Request, key string, version 
 
 // response is what the recorder caught, as a cache entry; one that wrote nothing failed.
 func (w *responseRecorder) response(key string, version uint64) *cachedResponse {
-	failed := w.status == 0 && w.body.Len() == 0 && w.makeBody == nil
+	failed := w.status == 0 && w.body.Len() == 0 && w.pieced == nil
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
 	w.header.Del(HeaderContentLength)
 	return &cachedResponse{key: key, version: version, status: w.status, header: w.header, body: w.body.Bytes(), failed: failed, writeGzip: w.gzip,
-		makeBody: w.makeBody, writeBody: w.writeBody, bodyLen: w.bodyLen}
+		pieced: w.pieced}
 }
 
 // Header values every cached answer shares; net/http only reads them. Headers are set by their canonical name,
@@ -475,24 +473,58 @@ func (c *responseCache) send(w http.ResponseWriter, r *http.Request, entry *cach
 	if r.Method == http.MethodHead {
 		return
 	}
-	entry.write(w, form)
+	c.write(w, entry, form)
 }
 
-// write writes one form of the entry's body: from its pieces when it can be, else whole. Under writes nearly every
-// answer of the product list at L is new, and a body made for each (9.5 MB plain, 1 MB gzip, held while slow
-// clients took it) was a third of the server's memory; written from its pieces, it is no slower when nothing
-// changes.
-func (e *cachedResponse) write(w io.Writer, form *representation) {
-	switch {
-	case form == &e.gzipped && e.writeGzip != nil:
-		e.writeGzip.Write(w)
-	case form == &e.plain && e.writeBody != nil:
-		e.writeBody(w)
-	case form == &e.plain:
-		w.Write(e.plainBody())
-	default:
-		w.Write(form.body)
+// streamedReads is how many clients of an answer that no write has replaced yet get a pieced body written from
+// its pieces; the clients after them share it made whole, once. Under writes nearly every answer of the product
+// list at L is new, and a body made for each (9.5 MB plain, 1 MB gzip, held while slow clients took it) was a
+// third of the server's memory; while nothing changes, one write of a whole body is cheaper than copying the
+// pieces for each client.
+const streamedReads = 8
+
+// piecedBody is a body of n bytes written from kept pieces (a list's fragments), made whole once when it is read
+// often enough.
+type piecedBody struct {
+	write func(io.Writer) error
+	n     int
+	reads atomic.Int32
+	once  sync.Once
+	whole []byte
+}
+
+// bytes returns the body made whole, and whether this call made it.
+func (p *piecedBody) bytes() (body []byte, made bool) {
+	p.once.Do(func() {
+		made = true
+		var b bytes.Buffer
+		b.Grow(p.n)
+		p.write(&b)
+		p.whole = b.Bytes()
+	})
+	return p.whole, made
+}
+
+// write writes one form of the entry's body.
+func (c *responseCache) write(w io.Writer, entry *cachedResponse, form *representation) {
+	pieced := entry.pieced
+	if form == &entry.gzipped {
+		pieced = entry.gzipPieced
 	}
+	if pieced == nil {
+		w.Write(form.body)
+		return
+	}
+	if entry.version != c.version.Load() || pieced.reads.Add(1) <= streamedReads {
+		pieced.write(w)
+		return
+	}
+	body, made := pieced.bytes()
+	if made && pieced == entry.gzipPieced {
+		// The plain body counts in the budget from the start (size); the gzip form's from when it is made.
+		c.grow(entry, int64(len(body)))
+	}
+	w.Write(body)
 }
 
 // form is the representation of entry a client gets: gzip when it takes it, the answer may be shared and it is
@@ -504,8 +536,8 @@ func (c *responseCache) form(entry *cachedResponse, acceptsGzip bool) *represent
 		return &entry.gzipped
 	}
 	entry.plainOnce.Do(func() {
-		// The body itself is write's: a lazy one may never be made.
-		entry.plain = c.representation(entry, nil, entry.length(), false)
+		// A pieced body is write's: it may never be made whole.
+		entry.plain = c.representation(entry, entry.body, entry.length(), false)
 	})
 	return &entry.plain
 }
@@ -521,27 +553,29 @@ func (c *responseCache) representation(entry *cachedResponse, body []byte, n int
 
 // length is the length of the entry's plain body, made or not.
 func (e *cachedResponse) length() int {
-	if e.makeBody != nil {
-		return e.bodyLen
+	if e.pieced != nil {
+		return e.pieced.n
 	}
 	return len(e.body)
 }
 
-// plainBody is the entry's plain body, made on first use when it was kept to be made.
+// plainBody is the entry's plain body, made whole on first use when it was kept to be written.
 func (e *cachedResponse) plainBody() []byte {
-	if e.makeBody != nil {
-		e.bodyOnce.Do(func() { e.body = e.makeBody() })
+	if e.pieced != nil {
+		body, _ := e.pieced.bytes()
+		return body
 	}
 	return e.body
 }
 
 // gzip makes the entry's gzip form once: compressed on first use, or, when it is written from kept pieces, only
-// its length, and then it takes nothing of the budget.
+// its length (the budget counts it once it is made whole).
 func (c *responseCache) gzip(entry *cachedResponse) {
 	compressed := false
 	entry.gzipOnce.Do(func() {
 		if entry.writeGzip != nil {
-			entry.gzipped = c.representation(entry, nil, entry.writeGzip.Len(), true)
+			entry.gzipPieced = &piecedBody{write: entry.writeGzip.Write, n: entry.writeGzip.Len()}
+			entry.gzipped = c.representation(entry, nil, entry.gzipPieced.n, true)
 			return
 		}
 		compressed = true
@@ -563,10 +597,8 @@ type responseRecorder struct {
 	status int
 	body   *bytes.Buffer
 	gzip   *handlers.GzipJSON
-	// makeBody, writeBody and bodyLen are a body kept to be made (or written) when needed (keepLazyBody).
-	makeBody  func() []byte
-	writeBody func(io.Writer) error
-	bodyLen   int
+	// pieced is a body kept to be written when needed (keepLazyBody).
+	pieced *piecedBody
 }
 
 func (w *responseRecorder) Header() http.Header { return w.header }
@@ -583,10 +615,10 @@ func (w *responseRecorder) keepBody(body *bytes.Buffer) {
 // keepLazyBody takes a body that is made (or written) when a client needs it, when nothing was written yet.
 func (w *responseRecorder) keepLazyBody(body handlers.LazyJSON) {
 	if w.body.Len() == 0 {
-		w.makeBody, w.writeBody, w.bodyLen = body.Bytes, body.Write, body.Len
+		w.pieced = &piecedBody{write: body.Write, n: body.Len}
 		return
 	}
-	w.body.Write(body.Bytes())
+	body.Write(w.body)
 }
 
 // keepGzip takes what writes the body's gzip form.

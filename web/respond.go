@@ -71,7 +71,7 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 				}
 				return nil
 			}
-			err = lazy.Send(body)
+			err = lazy.Write(body)
 			break
 		}
 		if encoded, ok := v.Data.(handlers.EncodedJSON); ok {
@@ -114,7 +114,7 @@ func (rs responder) Respond(w http.ResponseWriter, r *http.Request, v handlers.V
 func (rs responder) jsonView(r *http.Request, req *handlers.Request, data any, body *bytes.Buffer) error {
 	var encoded bytes.Buffer
 	if lazy, ok := data.(handlers.LazyJSON); ok {
-		if err := lazy.Send(&encoded); err != nil {
+		if err := lazy.Write(&encoded); err != nil {
 			return err
 		}
 	} else if raw, ok := data.(handlers.EncodedJSON); ok {
