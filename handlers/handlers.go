@@ -40,6 +40,11 @@ type GzipJSON struct {
 	Write func(io.Writer) error
 }
 
+// listView is the View of a list assembled from fragments: its JSON and gzip forms are written from its pieces.
+func listView(list models.List) View {
+	return View{Data: LazyJSON{Len: list.Len, Write: list.WriteJSON}, Gzip: &GzipJSON{Len: list.GzipLen, Write: list.WriteGzip}}
+}
+
 // Responder writes a View in the format the request asks for.
 type Responder interface {
 	Respond(w http.ResponseWriter, r *http.Request, v View) error

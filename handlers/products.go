@@ -39,7 +39,7 @@ func (h Products) List(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		return h.Out.Respond(w, r, View{Data: LazyJSON{Len: list.Len, Write: list.WriteJSON}, Gzip: &GzipJSON{Len: list.GzipLen, Write: list.WriteGzip}})
+		return h.Out.Respond(w, r, listView(list))
 	}
 	if !req.HTML() && !paged {
 		products, err := models.FindProducts(r.Context(), h.DB, filter)

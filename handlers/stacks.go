@@ -43,7 +43,7 @@ func (h Stacks) List(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		return h.Out.Respond(w, r, View{Data: LazyJSON{Len: list.Len, Write: list.WriteJSON}, Gzip: &GzipJSON{Len: list.GzipLen, Write: list.WriteGzip}})
+		return h.Out.Respond(w, r, listView(list))
 	}
 	if filter.Limit == 0 && (paged || html) {
 		filter.Limit = models.DefaultPageLimit

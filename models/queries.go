@@ -122,7 +122,7 @@ func findProducts(ctx context.Context, db *gorm.DB, filter ProductFilter, known 
 		read = make(keptServices)
 	}
 	stackServices := func(pl placement) []ServiceStatus {
-		if kept, ok := known[pl.stackID]; ok && !readAll {
+		if kept, ok := known[pl.stackID]; ok {
 			return kept
 		}
 		if read != nil {
