@@ -54,9 +54,15 @@ func TestBenchReport(t *testing.T) {
 			break
 		}
 		afterRows = append(afterRows, readAfterWriteRows(fixture(t, size))...)
-		report := testing.Benchmark(benchmarkStatusReport(fixture(t, size)))
-		reportNotes = append(reportNotes, fmt.Sprintf("%s status report in process, one writer alone: %s, %.0f SQL statements, %d allocations (`go test -run '^$' -bench '^BenchmarkStatusReport/%s$' .`)",
-			size, duration(report.NsPerOp()), report.Extra["SQL/op"], report.AllocsPerOp(), size))
+		f := fixture(t, size)
+		for _, walk := range []struct {
+			name, sub string
+			stacks    []string
+		}{{"to one stack", "", []string{f.stack}}, {"walking the project's stacks", "/project", projectStacks(t, f)}} {
+			report := testing.Benchmark(benchmarkStatusReport(f, walk.stacks))
+			reportNotes = append(reportNotes, fmt.Sprintf("%s status report in process, one writer alone %s: %s, %.0f SQL statements, %d allocations (`go test -run '^$' -bench '^BenchmarkStatusReport/%s%s$' .`)",
+				size, walk.name, duration(report.NsPerOp()), report.Extra["SQL/op"], report.AllocsPerOp(), size, walk.sub))
+		}
 	}
 
 	// STACKBOARD_BENCH_SERVE runs the load against another build of stackboard (an older one, to compare).

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -9,21 +10,42 @@ import (
 
 	"github.com/google/uuid"
 
+	"stackboard/models"
 	"stackboard/web"
 )
 
-// BenchmarkStatusReport is one deploy tool's status reports, one after another, in process: a PATCH of a stack's
+// BenchmarkStatusReport is deploy tools' status reports, one after another, in process: a PATCH of a stack's
 // status and a PUT of one of its services in turn, each a real change with its own Client-Request-Id. Its time per
 // report is what the group committer spends on one write when nothing else runs, the bound on the reports a
-// second that writers flat out can get.
+// second that writers flat out can get. "one-stack" reports to one stack, whose pages stay in SQLite's cache;
+// "project" walks every stack of the project as the load runs' writers do (a prime stride), so that most of what
+// a report reads and writes is a page the report before did not touch.
 func BenchmarkStatusReport(b *testing.B) {
 	for _, size := range []string{"M", "L"} {
-		b.Run(size, benchmarkStatusReport(fixture(b, size)))
+		f := fixture(b, size)
+		b.Run(size, benchmarkStatusReport(f, []string{f.stack}))
+		b.Run(size+"/project", benchmarkStatusReport(f, projectStacks(b, f)))
 	}
 }
 
-// benchmarkStatusReport reports to one stack of f, alternating a PATCH and a PUT.
-func benchmarkStatusReport(f benchFixture) func(b *testing.B) {
+// projectStacks names every stack of the fixture's project.
+func projectStacks(tb testing.TB, f benchFixture) []string {
+	tb.Helper()
+	db, err := models.Open(context.Background(), f.path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer models.Close(db)
+	var names []string
+	if err := db.Raw(`SELECT name FROM stacks WHERE project_id = ? ORDER BY pk`, f.project).Scan(&names).Error; err != nil || len(names) == 0 {
+		tb.Fatalf("the stacks of %s: %d, %v", f.project, len(names), err)
+	}
+	return names
+}
+
+// benchmarkStatusReport reports to the named stacks of f's project, a PATCH and a PUT in turn; each kind walks
+// the stacks with a prime stride and flips, every round, what it reported the round before.
+func benchmarkStatusReport(f benchFixture, stacks []string) func(b *testing.B) {
 	return func(b *testing.B) {
 		// The reports write: they get a copy, so that other benchmarks see the generated data.
 		copied := f
@@ -32,16 +54,19 @@ func benchmarkStatusReport(f benchFixture) func(b *testing.B) {
 		server, counter, _ := openBenchServer(b, copied, web.Options{})
 		statuses := []string{"DEPLOYMENT_IN_PROGRESS", "DEPLOYMENT_COMPLETE"}
 		runs := []string{"RUNNING", "PARTIALLY-RUNNING"}
-		stack := "/v1/" + f.project + "/stacks/" + f.stack
 		n := 0
 		b.ReportAllocs()
 		counter.Reset()
 		for b.Loop() {
 			n++
-			method, target, body := http.MethodPatch, stack, `{"status":"`+statuses[n/2%2]+`"}`
+			// The n/2-th report of its kind: it goes to that stack of the walk and flips the round before's.
+			seq := n / 2
+			stack := "/v1/" + f.project + "/stacks/" + stacks[seq*7919%len(stacks)]
+			round := seq / len(stacks) % 2
+			method, target, body := http.MethodPatch, stack, `{"status":"`+statuses[round]+`"}`
 			if n%2 == 1 {
 				method, target = http.MethodPut, stack+"/services/bench-report"
-				body = `{"state":"DEPLOYED","status":"` + runs[n/2%2] + `","image":{"name":"bench/report","tag":"1"}}`
+				body = `{"state":"DEPLOYED","status":"` + runs[round] + `","image":{"name":"bench/report","tag":"1"}}`
 			}
 			r := httptest.NewRequest(method, target, strings.NewReader(body))
 			r.Header.Set("Content-Type", "application/json")
