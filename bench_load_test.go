@@ -36,8 +36,8 @@ const (
 	mixedDuration   = 10 * time.Second
 	afterWriteReads = 200
 	// warmRounds is how many times stackboard and the bare server each answer a warm request, in turn: one 4 s run
-	// of either moves by ±15% on two cores shared with wrk, and the medians of the interleaved runs are compared.
-	warmRounds = 3
+	// of either moves by ±15% on two cores shared with wrk, and the median of the rounds' ratios is the figure.
+	warmRounds = 5
 	// pacedReports is the rate of status reports the paced mixed run asks of its writers, all together.
 	pacedReports = 2000
 )
@@ -222,8 +222,7 @@ func (r *loadReport) runLoad(t *testing.T, wrk, bin string, f benchFixture, part
 		// start, and the reads after writes below change some of them (a stack's events grow with every report).
 		rows := make([][]string, len(targets))
 		for i, target := range targets {
-			warm, upper, cmd := interleavedWrk(t, wrk, server.base+target.path, bare+target.path, target.header)
-			ratio := warm.perSecond / upper.perSecond
+			warm, upper, ratio, cmd := interleavedWrk(t, wrk, server.base+target.path, bare+target.path, target.header)
 			row := []string{f.size, target.label, strconv.Itoa(len(answers[target.label].Body)),
 				strconv.FormatFloat(warm.perSecond, 'f', 0, 64), warm.String(),
 				strconv.FormatFloat(upper.perSecond, 'f', 0, 64), strconv.FormatFloat(ratio, 'f', 2, 64), "", ""}
@@ -678,10 +677,12 @@ func runWrk(t *testing.T, wrk, target string, header http.Header) (latencies, st
 
 // interleavedWrk loads a URL of stackboard and the same URL of the bare server warmRounds times each, in turn
 // (which goes first alternates, so that a drift of the machine weighs on both alike), and returns each one's run
-// of median throughput.
-func interleavedWrk(t *testing.T, wrk, served, bare string, header http.Header) (warm, upper latencies, command string) {
+// of median throughput and the median of the rounds' ratios (stackboard's run ÷ the bare server's next to it): the
+// machine's speed drifts over tens of seconds, and runs next to each other share the same drift.
+func interleavedWrk(t *testing.T, wrk, served, bare string, header http.Header) (warm, upper latencies, ratio float64, command string) {
 	t.Helper()
 	var warmRuns, bareRuns []latencies
+	var ratios []float64
 	for round := range warmRounds {
 		runServed := func() {
 			run, cmd := runWrk(t, wrk, served, header)
@@ -698,8 +699,10 @@ func interleavedWrk(t *testing.T, wrk, served, bare string, header http.Header) 
 			runBare()
 			runServed()
 		}
+		ratios = append(ratios, warmRuns[round].perSecond/bareRuns[round].perSecond)
 	}
-	return medianRun(warmRuns), medianRun(bareRuns), command
+	slices.Sort(ratios)
+	return medianRun(warmRuns), medianRun(bareRuns), ratios[len(ratios)/2], command
 }
 
 // medianRun is the run of median throughput.

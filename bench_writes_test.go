@@ -17,14 +17,14 @@ import (
 // BenchmarkStatusReport is deploy tools' status reports, one after another, in process: a PATCH of a stack's
 // status and a PUT of one of its services in turn, each a real change with its own Client-Request-Id. Its time per
 // report is what the group committer spends on one write when nothing else runs, the bound on the reports a
-// second that writers flat out can get. "one-stack" reports to one stack, whose pages stay in SQLite's cache;
-// "project" walks every stack of the project as the load runs' writers do (a prime stride), so that most of what
-// a report reads and writes is a page the report before did not touch.
+// second that writers flat out can get. "L" reports to one stack, whose pages stay in SQLite's cache; "L-project"
+// walks every stack of the project as the load runs' writers do (a prime stride), so that most of what a report
+// reads and writes is a page the report before did not touch.
 func BenchmarkStatusReport(b *testing.B) {
 	for _, size := range []string{"M", "L"} {
 		f := fixture(b, size)
 		b.Run(size, benchmarkStatusReport(f, []string{f.stack}))
-		b.Run(size+"/project", benchmarkStatusReport(f, projectStacks(b, f)))
+		b.Run(size+"-project", benchmarkStatusReport(f, projectStacks(b, f)))
 	}
 }
 
