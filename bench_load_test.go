@@ -824,7 +824,7 @@ local function id()
   return string.format("%08x-%04x-4%03x-%04x-%06x%06x", math.random(0, 0x7fffffff), math.random(0, 0xffff),
     math.random(0, 0xfff), 0x8000 + math.random(0, 0x3fff), math.random(0, 0xffffff), math.random(0, 0xffffff))
 end
--- Each kind of report walks every stack once a round (7919 is prime), flipping what the round before reported.
+-- walkStack's walk (bench_test.go): each kind of report visits every stack once a round, flipping what the round before reported.
 local function pick(seq)
   return "/v1/` + project + `/stacks/" .. stacks[(seq * 7919) % #stacks + 1], math.floor(seq / #stacks) % 2
 end
@@ -882,18 +882,6 @@ func readsAfterWrites(t *testing.T, base string, f benchFixture, target loadTarg
 // second in all (a writer that falls behind sends at once until it catches up).
 func mixedLoad(t *testing.T, wrk, base string, f benchFixture, targets []loadTarget, perSecond float64) (writes latencies, reads map[string]latencies) {
 	t.Helper()
-	var stackNames []string
-	var listed struct {
-		Stacks []struct {
-			StackName string `json:"stack_name"`
-		} `json:"stacks"`
-	}
-	if err := json.Unmarshal(fetch(t, base+"/v1/"+f.project+"/stacks", benchFormats[0].header).Body, &listed); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range listed.Stacks {
-		stackNames = append(stackNames, s.StackName)
-	}
 	start := time.Now()
 	deadline := start.Add(mixedDuration)
 	var mu sync.Mutex
@@ -906,7 +894,7 @@ func mixedLoad(t *testing.T, wrk, base string, f benchFixture, targets []loadTar
 		// Flat out, the writers are a wrk process too: Go writers took a core of their own at 3,000 reports a
 		// second, and measured themselves.
 		script := filepath.Join(t.TempDir(), "reports.lua")
-		if err := os.WriteFile(script, []byte(reportsScript(f.project, stackNames)), 0o644); err != nil {
+		if err := os.WriteFile(script, []byte(reportsScript(f.project, f.stacks)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		wg.Add(1)
@@ -930,20 +918,18 @@ func mixedLoad(t *testing.T, wrk, base string, f benchFixture, targets []loadTar
 						time.Sleep(wait)
 					}
 				}
-				// Each kind of report walks every stack once in a round (7919 is prime), and each round flips
-				// what the one before reported, so that every report is a real change.
 				seq := int(patches.Add(1))
 				if i%2 == 1 {
 					seq = int(puts.Add(1))
 				}
-				stack, round := stackNames[seq*7919%len(stackNames)], seq/len(stackNames)
+				stack, round := walkStack(f.stacks, seq)
 				began := time.Now()
 				var code int
 				var err error
 				if i%2 == 0 {
 					code, err = report(base, f, stack, round)
 				} else {
-					status := []string{"RUNNING", "PARTIALLY-RUNNING"}[round%2]
+					status := []string{"RUNNING", "PARTIALLY-RUNNING"}[round]
 					body := `{"state":"DEPLOYED","status":"` + status + `","image":{"name":"registry.example.com/bench/probe","tag":"1.0.0"}}`
 					code, _, err = send(http.MethodPut, base+"/v1/"+f.project+"/stacks/"+stack+"/services/probe",
 						http.Header{"Client-Request-Id": {uuid.NewString()}}, body)

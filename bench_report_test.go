@@ -58,7 +58,7 @@ func TestBenchReport(t *testing.T) {
 		for _, walk := range []struct {
 			name, sub string
 			stacks    []string
-		}{{"to one stack", "", []string{f.stack}}, {"walking the project's stacks", "-project", projectStacks(t, f)}} {
+		}{{"to one stack", "", []string{f.stack}}, {"walking the project's stacks", "-project", f.stacks}} {
 			report := testing.Benchmark(benchmarkStatusReport(f, walk.stacks))
 			reportNotes = append(reportNotes, fmt.Sprintf("%s status report in process, one writer alone %s: %s, %.0f SQL statements, %d allocations (`go test -run '^$' -bench '^BenchmarkStatusReport/%s%s$' .`)",
 				size, walk.name, duration(report.NsPerOp()), report.Extra["SQL/op"], report.AllocsPerOp(), size, walk.sub))

@@ -27,6 +27,8 @@ type benchFixture struct {
 	path string
 	// project, product and stack are real names in the data, for the URLs below.
 	project, product, stack string
+	// stacks names every stack of project, in pk order: the stacks the writers of the load runs walk.
+	stacks []string
 }
 
 // benchRequest is one URL in one format.
@@ -129,6 +131,16 @@ func pickNames(tb testing.TB, f *benchFixture) {
 		tb.Fatalf("no product in the %s data set: %v", f.size, err)
 	}
 	f.project, f.product, f.stack = pick.Project, pick.Product, pick.Stack
+	if err := db.Raw(`SELECT name FROM stacks WHERE project_id = ? ORDER BY pk`, f.project).Scan(&f.stacks).Error; err != nil {
+		tb.Fatalf("the stacks of %s: %v", f.project, err)
+	}
+}
+
+// walkStack is where the seq-th status report of its kind goes when reports walk every stack of stacks once a round
+// (7919 is prime, so the stride reaches them all), and which of two values it reports: each round flips what the
+// round before reported, so that every report is a real change.
+func walkStack(stacks []string, seq int) (name string, round int) {
+	return stacks[seq*7919%len(stacks)], seq / len(stacks) % 2
 }
 
 func removeFixtures() {

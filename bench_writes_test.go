@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"stackboard/models"
 	"stackboard/web"
 )
 
@@ -24,27 +22,12 @@ func BenchmarkStatusReport(b *testing.B) {
 	for _, size := range []string{"M", "L"} {
 		f := fixture(b, size)
 		b.Run(size, benchmarkStatusReport(f, []string{f.stack}))
-		b.Run(size+"-project", benchmarkStatusReport(f, projectStacks(b, f)))
+		b.Run(size+"-project", benchmarkStatusReport(f, f.stacks))
 	}
 }
 
-// projectStacks names every stack of the fixture's project.
-func projectStacks(tb testing.TB, f benchFixture) []string {
-	tb.Helper()
-	db, err := models.Open(context.Background(), f.path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer models.Close(db)
-	var names []string
-	if err := db.Raw(`SELECT name FROM stacks WHERE project_id = ? ORDER BY pk`, f.project).Scan(&names).Error; err != nil || len(names) == 0 {
-		tb.Fatalf("the stacks of %s: %d, %v", f.project, len(names), err)
-	}
-	return names
-}
-
-// benchmarkStatusReport reports to the named stacks of f's project, a PATCH and a PUT in turn; each kind walks
-// the stacks with a prime stride and flips, every round, what it reported the round before.
+// benchmarkStatusReport reports to the named stacks of f's project, a PATCH and a PUT in turn, each kind walking
+// them (walkStack).
 func benchmarkStatusReport(f benchFixture, stacks []string) func(b *testing.B) {
 	return func(b *testing.B) {
 		// The reports write: they get a copy, so that other benchmarks see the generated data.
@@ -59,10 +42,8 @@ func benchmarkStatusReport(f benchFixture, stacks []string) func(b *testing.B) {
 		counter.Reset()
 		for b.Loop() {
 			n++
-			// The n/2-th report of its kind: it goes to that stack of the walk and flips the round before's.
-			seq := n / 2
-			stack := "/v1/" + f.project + "/stacks/" + stacks[seq*7919%len(stacks)]
-			round := seq / len(stacks) % 2
+			name, round := walkStack(stacks, n/2)
+			stack := "/v1/" + f.project + "/stacks/" + name
 			method, target, body := http.MethodPatch, stack, `{"status":"`+statuses[round]+`"}`
 			if n%2 == 1 {
 				method, target = http.MethodPut, stack+"/services/bench-report"
